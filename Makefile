@@ -2,6 +2,7 @@
 # `make run` and `make check`; see README.md.
 
 PREFIX ?= /usr/local
+comma := ,
 FUZZ_SECONDS ?= 60
 SOURCES_STAMP = find src tests/unit tests/fuzz -name '*.c' 2>/dev/null | LC_ALL=C sort | md5sum
 
@@ -35,7 +36,7 @@ run: deps build
 	./build/src/ulak/ulak -c ./run start -f
 
 check: deps-check
-	$(call meson_setup,build-check,--buildtype=debug -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false)
+	$(call meson_setup,build-check,--buildtype=debug -Dwerror=true -Db_sanitize=address$(comma)undefined -Db_lundef=false)
 	ninja -C build-check
 	@sh tests/run-all.sh build-check
 
@@ -54,7 +55,7 @@ bench: build
 
 fuzz:
 	@sh scripts/deps.sh fuzz
-	$(call meson_setup,build-fuzz,--buildtype=debug -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false --native-file scripts/clang.ini)
+	$(call meson_setup,build-fuzz,--buildtype=debug -Dfuzz=true -Db_sanitize=address$(comma)undefined -Db_lundef=false --native-file scripts/clang.ini)
 	ninja -C build-fuzz
 	@sh tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
