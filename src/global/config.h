@@ -118,4 +118,51 @@ int config_check(struct config *cfg, struct strlist *problems);
 int config_edit(const char *path, const char *name, const char *value,
     const char **error_r);
 
+/*
+ * Additions (kept apart so the interface above stays as committed).
+ */
+
+/*
+ * A table default that code computes at run time starts with this marker;
+ * the rest of the text describes it for people (docs/parameters.md).
+ * Computed are config_directory (CFG's folder), myhostname (the machine's
+ * fully-qualified name; a name without a dot gets ".$mydomain" when
+ * mydomain is set, else ".localdomain") and mydomain ($myhostname minus its
+ * first label, "localdomain" when that leaves nothing).  config_raw(),
+ * config_default() and expansion give the computed value.
+ */
+#define CONFIG_DEF_COMPUTED "(computed) "
+
+/* True when DEF's default is computed at run time (CONFIG_DEF_COMPUTED). */
+bool config_param_is_computed(const struct config_param_def *def);
+
+/* The folder given to config_new (owned by CFG). */
+const char *config_dir(const struct config *cfg);
+
+/*
+ * The default of NAME with a computed default resolved, unexpanded
+ * otherwise: what `ulak conf -d` prints.  NULL when NAME is not in the
+ * table.  Owned by CFG, valid until the next config_load/config_set/
+ * config_free.
+ */
+const char *config_default(struct config *cfg, const char *name);
+
+/*
+ * Like config_load_file, from TEXT[0..LEN) (a NUL byte in it is an error);
+ * FILENAME names it in messages and origins.  On error CFG is unchanged.
+ * The entry point of the main.cf fuzzer.
+ */
+int config_load_text(struct config *cfg, const char *text, size_t len,
+    const char *filename, const char **error_r);
+
+/*
+ * Split S as Postfix splits list values: at commas and white space, but
+ * never inside {...} (so "inline:{ a=b, c=d }" stays one item).  Appends
+ * copies to OUT.
+ */
+void config_list_split(const char *s, struct strlist *out);
+
+/* True when S is a valid parameter name: letters, digits and '_' only. */
+bool config_name_valid(const char *s);
+
 #endif
