@@ -27,6 +27,7 @@
 #define ULAK_DICT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct strlist;
 struct dict;
@@ -70,5 +71,43 @@ struct maps *maps_open(const char *list, const char **error_r);
 int maps_lookup(struct maps *m, const char *key, const char **value_r,
     const char **error_r);
 void maps_close(struct maps *m);
+
+/*
+ * Additions (kept apart so the interface above stays as committed).
+ */
+
+/*
+ * Open a table of type TYPE ("texthash", "regexp", "pcre" or
+ * "passwd-file") from TEXT[0..LEN) instead of a file; NAME stands for the
+ * file name in error texts and in dict_spec().  The entry point of the
+ * table fuzzers and of tests.  NULL with *error_r as dict_open.
+ */
+struct dict *dict_open_text(const char *type, const char *name,
+    const char *text, size_t len, const char **error_r);
+/*
+ * Call FN for every entry (hash, lmdb: in key order; texthash, inline,
+ * passwd-file: in file order); stop when FN returns non-zero and return
+ * that.  -1 with *error_r for a table that cannot be listed (static,
+ * regexp, pcre, unix) or on a read error.
+ */
+int dict_iterate(struct dict *d,
+    int (*fn)(void *ctx, const char *key, const char *value), void *ctx,
+    const char **error_r);
+/*
+ * For hash:/lmdb:: true when the built file was replaced (rebuilt by
+ * `ulak map`) since D opened it; D keeps reading the old one until it is
+ * closed and opened again.  False for every other type.
+ */
+bool dict_file_changed(const struct dict *d);
+/*
+ * The file dict_build writes for SPEC ("/path.db" for hash:/path,
+ * "/path.lmdb" for lmdb:/path); malloc'ed, caller frees.  NULL with
+ * *error_r for other types.
+ */
+char *dict_build_path(const char *spec, const char **error_r);
+
+/* Number of tables in M, and the I-th of them (owned by M). */
+size_t maps_count(const struct maps *m);
+struct dict *maps_dict(const struct maps *m, size_t i);
 
 #endif
