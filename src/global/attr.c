@@ -385,6 +385,7 @@ decoder_line(struct attr_decoder *d, const char **error_r)
 		size_t vlen;
 		char *v = buf_detach(&value, &vlen);
 
+		buf_release(&value);
 		attr_list_add_owned(&d->req, xstrndup(s, nlen), v, vlen);
 	}
 	return 0;

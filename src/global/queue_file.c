@@ -131,12 +131,14 @@ queue_writer_open(const char *queue_dir, const char **error_r)
 	w = xcalloc(1, sizeof(*w));
 	w->fd = fd;
 	w->tmp_path = buf_detach(&path, NULL);
+	buf_release(&path);
 	w->incoming = xstrndup(w->tmp_path, strlen(queue_dir) + 9);
 	/* The inode is unique among the live files of the queue file system. */
 	queue_id_new(w->id, (uint64_t)st.st_ino);
 	buf_init(&path, 0);
 	(void)buf_printf(&path, "%s/%s", w->incoming, w->id);
 	w->final_path = buf_detach(&path, NULL);
+	buf_release(&path);
 	w->arrival = time(NULL);
 	buf_init(&w->rcpts, QUEUE_ENVELOPE_MAX / 2);
 	buf_init(&w->out, 0);
@@ -501,7 +503,12 @@ decode_value(const char *s, size_t len, const char **error_r)
 		*error_r = "NUL byte in value";
 		return NULL;
 	}
-	return buf_detach(&b, NULL);
+	{
+		char *v = buf_detach(&b, NULL);
+
+		buf_release(&b);
+		return v;
+	}
 }
 
 /* Parse a comma-separated list of WORDS into bits (word i = bit 1<<i). */
