@@ -77,8 +77,8 @@ queue_id_valid(const char *id)
 	/* The uniquifier has no leading zeros (queue_id_make never writes them). */
 	if (id[QUEUE_ID_TIME_LEN] == '0' && n > QUEUE_ID_TIME_LEN + 1)
 		return false;
-	/* 13 digits hold 65 bits: the first may be 0 or 1 only. */
-	if (n == QUEUE_ID_MAX && digit_value(id[QUEUE_ID_TIME_LEN]) > 1)
+	/* 13 digits hold 65 bits; a 64-bit number starts with at most F. */
+	if (n == QUEUE_ID_MAX && digit_value(id[QUEUE_ID_TIME_LEN]) > 15)
 		return false;
 	return true;
 }
