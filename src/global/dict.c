@@ -249,6 +249,7 @@ dict_load_inline(const char *name, const char **error_r)
 	for (size_t i = 0; i < tok.n; i++) {
 		struct buf entry;
 		char *t = tok.v[i], *eq, *key, *value;
+		const char *shown = err_fmt("%s", t);
 
 		buf_init(&entry, 0);
 		if (t[0] == '{') {
@@ -260,18 +261,20 @@ dict_load_inline(const char *name, const char **error_r)
 			    tok.v[i + 1][0] == '=')
 				(void)buf_append_str(&entry, tok.v[++i]);
 			if (entry.data[entry.len - 1] == '=' && i + 1 < tok.n)
-				(void)buf_append_str(&entry,
-				    dict_unbrace(tok.v[++i]));
+				(void)buf_append_str(&entry, tok.v[++i]);
 		}
 		eq = strchr(entry.data, '=');
 		if (eq != NULL) {
 			*eq = '\0';
 			key = str_trim(entry.data);
 			value = str_trim(eq + 1);
+			/* k={ v } unbraces v; { k = { v } } keeps it. */
+			if (t[0] != '{')
+				value = dict_unbrace(value);
 		}
 		if (eq == NULL || *key == '\0' || *value == '\0') {
 			*error_r = err_fmt("inline:%s: expected key=value, not "
-			    "\"%s\"", name, t);
+			    "\"%s\"", name, shown);
 			buf_release(&entry);
 			strmap_free(map);
 			goto fail;
@@ -349,10 +352,13 @@ static char *
 dict_path_with(const char *name, const char *suffix)
 {
 	struct buf b;
+	char *s;
 
 	buf_init(&b, 0);
 	(void)buf_printf(&b, "%s%s", name, suffix);
-	return buf_detach(&b, NULL);
+	s = buf_detach(&b, NULL);
+	buf_release(&b);
+	return s;
 }
 
 struct dict *

@@ -206,6 +206,7 @@ dict_lmdb_writer_create(const char *path, mode_t mode, uid_t uid, gid_t gid,
 	buf_init(&tmp, 0);
 	(void)buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
 	w->tmp = buf_detach(&tmp, NULL);
+	buf_release(&tmp);
 	w->path = xstrdup(path);
 	w->mode = mode;
 	w->uid = uid;
