@@ -701,17 +701,17 @@ config_str(struct config *cfg, const char *name)
 
 /* Convert VALUE of V to its type; -1 with *error_r when it is bad. */
 static int
-config_convert(const struct config_var *v, const char *value, uint64_t *num_r,
-    bool *bool_r, const char **error_r)
+config_convert(const struct config_param_def *def, const char *value,
+    uint64_t *num_r, bool *bool_r, const char **error_r)
 {
-	switch (v->def != NULL ? v->def->type : CONFIG_TYPE_STR) {
+	switch (def != NULL ? def->type : CONFIG_TYPE_STR) {
 	case CONFIG_TYPE_INT:
 		return parse_uint(value, 0, UINT64_MAX, num_r, error_r);
 	case CONFIG_TYPE_BOOL:
 		return parse_bool(value, bool_r, error_r);
 	case CONFIG_TYPE_TIME:
-		return parse_time(value, v->def->time_unit != 0 ?
-		    v->def->time_unit : 's', num_r, error_r);
+		return parse_time(value, def->time_unit != 0 ?
+		    def->time_unit : 's', num_r, error_r);
 	case CONFIG_TYPE_SIZE:
 		return parse_size(value, num_r, error_r);
 	case CONFIG_TYPE_STR:
@@ -729,7 +729,7 @@ config_number(struct config *cfg, const char *name, enum config_type type)
 	uint64_t num = 0;
 	bool b;
 
-	if (config_convert(v, value, &num, &b, &error) < 0)
+	if (config_convert(v->def, value, &num, &b, &error) < 0)
 		log_fatal("%s: %s", config_where(cfg, v), error);
 	return num;
 }
@@ -761,7 +761,7 @@ config_bool(struct config *cfg, const char *name)
 	uint64_t num;
 	bool b = false;
 
-	if (config_convert(v, value, &num, &b, &error) < 0)
+	if (config_convert(v->def, value, &num, &b, &error) < 0)
 		log_fatal("%s: %s", config_where(cfg, v), error);
 	return b;
 }
@@ -1066,12 +1066,30 @@ config_check_var(struct config *cfg, struct config_var *v,
 	bool b;
 
 	if (config_expand_self(cfg, v, &error) < 0 ||
-	    config_convert(v, v->expanded, &num, &b, &error) < 0) {
+	    config_convert(v->def, v->expanded, &num, &b, &error) < 0) {
 		strlist_add_owned(problems, xstrdup(err_fmt("%s: %s",
 		    config_where(cfg, v), error)));
 		return 1;
 	}
 	return 0;
+}
+
+int
+config_check_value(struct config *cfg, const char *name, const char *value,
+    const char **error_r)
+{
+	struct buf b;
+	uint64_t num;
+	bool flag;
+	int rc;
+
+	buf_init(&b, 0);
+	rc = config_expand(cfg, value, &b, error_r);
+	if (rc == 0)
+		rc = config_convert(config_param_find(name), b.data, &num, &flag,
+		    error_r);
+	buf_release(&b);
+	return rc;
 }
 
 int

@@ -162,6 +162,14 @@ int config_load_text(struct config *cfg, const char *text, size_t len,
  */
 void config_list_split(const char *s, struct strlist *out);
 
+/*
+ * Check VALUE as a value of NAME (master.cf -o overrides): it must expand
+ * in CFG and, when NAME is in the table, convert to NAME's type.  -1 with
+ * *error_r otherwise.  CFG's values are not changed.
+ */
+int config_check_value(struct config *cfg, const char *name,
+    const char *value, const char **error_r);
+
 /* True when S is a valid parameter name: letters, digits and '_' only. */
 bool config_name_valid(const char *s);
 
