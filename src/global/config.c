@@ -96,12 +96,6 @@ config_name_valid(const char *s)
 	return n > 0 && config_name_span(s, n) == n;
 }
 
-bool
-config_param_is_computed(const struct config_param_def *def)
-{
-	return str_has_prefix(def->def, CONFIG_DEF_COMPUTED);
-}
-
 /* FNV-1a of NAME[0..N). */
 static size_t
 config_hash(const char *name, size_t n)

@@ -651,3 +651,10 @@ config_param_find(const char *name)
 	return bsearch(name, config_param_table, n,
 	    sizeof(config_param_table[0]), config_param_cmp);
 }
+
+bool
+config_param_is_computed(const struct config_param_def *def)
+{
+	return strncmp(def->def, CONFIG_DEF_COMPUTED,
+	    strlen(CONFIG_DEF_COMPUTED)) == 0;
+}
