@@ -27,9 +27,11 @@ build:
 
 deps:
 	@sh scripts/deps.sh run
+	@sh scripts/mkuser.sh ulak
 
 deps-check:
 	@sh scripts/deps.sh check
+	@sh scripts/mkuser.sh ulak
 
 run: deps build
 	@if [ ! -d run ]; then ./build/src/ulak/ulak init ./run || exit 1; fi
@@ -45,6 +47,7 @@ install: build
 	meson setup --reconfigure build-install --buildtype=release -Dwerror=true --prefix="$(PREFIX)" >/dev/null 2>&1 || \
 		meson setup build-install --buildtype=release -Dwerror=true --prefix="$(PREFIX)"
 	ninja -C build-install install
+	@sh scripts/mkuser.sh ulak
 	ln -sf ulak "$(PREFIX)/bin/sendmail"
 	ln -sf ulak "$(PREFIX)/bin/mailq"
 	ln -sf ulak "$(PREFIX)/bin/newaliases"

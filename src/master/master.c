@@ -771,6 +771,37 @@ master_write_pid(void)
 	(void)fsync(m.pid_fd);
 }
 
+/*
+ * As root, the daemons run as mail_owner and must own the queue: give it
+ * every queue folder (Postfix's set-permissions, at each start).
+ */
+static void
+master_queue_owner(void)
+{
+	static const char *const folders[] = {
+		"", QUEUE_MAILDROP, QUEUE_INCOMING, QUEUE_ACTIVE, QUEUE_DEFERRED,
+		QUEUE_HOLD, QUEUE_CORRUPT, QUEUE_BOUNCE, QUEUE_DEFER,
+		QUEUE_PRIVATE,
+	};
+	const char *owner = config_str(m.cfg, "mail_owner");
+	struct passwd *pw = getpwnam(owner);
+	struct buf path;
+
+	if (pw == NULL)
+		log_fatal("mail_owner %s: no such user (create it, e.g. "
+		    "useradd --system %s)", owner, owner);
+	if (pw->pw_uid == 0)
+		log_fatal("mail_owner %s must not be root", owner);
+	buf_init(&path, 0);
+	for (size_t i = 0; i < sizeof(folders) / sizeof(folders[0]); i++) {
+		buf_reset(&path);
+		buf_printf(&path, "%s/%s", m.queue_dir, folders[i]);
+		if (chown(path.data, pw->pw_uid, pw->pw_gid) < 0)
+			log_fatal("chown %s to %s: %m", path.data, owner);
+	}
+	buf_release(&path);
+}
+
 static void
 master_usage(void)
 {
@@ -812,6 +843,8 @@ main(int argc, char **argv)
 		log_fatal("%s", error);
 	if (queue_dirs_create(m.queue_dir, &error) < 0)
 		log_fatal("%s", error);
+	if (master_is_root())
+		master_queue_owner();
 	if (master_lock_pid(&error) < 0)
 		log_fatal("%s", error);
 	if (master_load_services(&m.services, &error) < 0)
