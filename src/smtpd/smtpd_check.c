@@ -1,0 +1,1105 @@
+/*
+ * smtpd_check - smtpd's access policy; see smtpd_check.h.
+ *
+ * Distrusts: addresses and names from the SMTP client (syntax already
+ * checked), results of lookup tables (any text).  Runs inside smtpd,
+ * unprivileged.
+ */
+#include "smtpd_check.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "buf.h"
+#include "cidr.h"
+#include "config.h"
+#include "dict.h"
+#include "err.h"
+#include "log.h"
+#include "mem.h"
+#include "parse.h"
+#include "smtp_addr.h"
+#include "str.h"
+
+enum rtype {
+	R_PERMIT,
+	R_REJECT,
+	R_DEFER,
+	R_PERMIT_MYNETWORKS,
+	R_PERMIT_SASL,
+	R_PERMIT_AUTH_DEST,
+	R_REJECT_UNAUTH_DEST,
+	R_DEFER_UNAUTH_DEST,
+	R_REJECT_UNAUTH_LOCAL_SENDER,
+	R_REJECT_NON_FQDN_HELO,
+	R_REJECT_INVALID_HELO,
+	R_REJECT_NON_FQDN_SENDER,
+	R_REJECT_NON_FQDN_RCPT,
+	R_REJECT_UNLISTED_RCPT,
+	R_CHECK_CLIENT,
+	R_CHECK_HELO,
+	R_CHECK_SENDER,
+	R_CHECK_RCPT,
+};
+
+static const struct {
+	const char *name;
+	enum rtype type;
+	bool table;		/* takes a type:table argument */
+} rnames[] = {
+	{ "permit", R_PERMIT, false },
+	{ "reject", R_REJECT, false },
+	{ "defer", R_DEFER, false },
+	{ "permit_mynetworks", R_PERMIT_MYNETWORKS, false },
+	{ "permit_sasl_authenticated", R_PERMIT_SASL, false },
+	{ "permit_auth_destination", R_PERMIT_AUTH_DEST, false },
+	{ "reject_unauth_destination", R_REJECT_UNAUTH_DEST, false },
+	{ "defer_unauth_destination", R_DEFER_UNAUTH_DEST, false },
+	{ "reject_unauth_local_sender", R_REJECT_UNAUTH_LOCAL_SENDER, false },
+	{ "reject_non_fqdn_helo_hostname", R_REJECT_NON_FQDN_HELO, false },
+	{ "reject_non_fqdn_hostname", R_REJECT_NON_FQDN_HELO, false },
+	{ "reject_invalid_helo_hostname", R_REJECT_INVALID_HELO, false },
+	{ "reject_invalid_hostname", R_REJECT_INVALID_HELO, false },
+	{ "reject_non_fqdn_sender", R_REJECT_NON_FQDN_SENDER, false },
+	{ "reject_non_fqdn_recipient", R_REJECT_NON_FQDN_RCPT, false },
+	{ "reject_unlisted_recipient", R_REJECT_UNLISTED_RCPT, false },
+	{ "check_client_access", R_CHECK_CLIENT, true },
+	{ "check_helo_access", R_CHECK_HELO, true },
+	{ "check_sender_access", R_CHECK_SENDER, true },
+	{ "check_recipient_access", R_CHECK_RCPT, true },
+};
+
+/* Known to Postfix, but they need DNS, which ulak's smtpd lacks so far. */
+static const char *const rnames_later[] = {
+	"reject_unknown_client_hostname", "reject_unknown_reverse_client_hostname",
+	"reject_unknown_helo_hostname", "reject_unknown_sender_domain",
+	"reject_unknown_recipient_domain", "reject_rbl_client",
+	"reject_rhsbl_sender", "reject_unverified_recipient",
+	"reject_unverified_sender",
+};
+
+static const char *const list_params[SMTPD_CHECK_LIST_COUNT] = {
+	"smtpd_client_restrictions",
+	"smtpd_helo_restrictions",
+	"smtpd_sender_restrictions",
+	"smtpd_relay_restrictions",
+	"smtpd_recipient_restrictions",
+};
+
+struct restriction {
+	enum rtype type;
+	struct maps *maps;
+	char *spec;
+};
+
+struct rlist {
+	struct restriction *v;
+	size_t n;
+};
+
+struct netitem {
+	bool negate;
+	struct cidr cidr;
+	struct maps *maps;	/* type:table item, else NULL */
+};
+
+struct smtpd_check {
+	struct rlist lists[SMTPD_CHECK_LIST_COUNT];
+	struct netitem *nets;
+	size_t n_nets;
+	struct strlist mydest;		/* lower-case domain names */
+	struct maps *mydest_maps;	/* type:table items, or NULL */
+	struct strlist relay;
+	struct maps *relay_maps;
+	struct maps *local_rcpt;	/* NULL: check off or broken */
+	char *local_rcpt_error;		/* set when the tables did not open */
+	char *delimiter;
+	bool delay_reject;
+	bool reject_unlisted_rcpt;
+	unsigned reject_code, defer_code, relay_code, non_fqdn_code;
+	unsigned invalid_hostname_code, unknown_local_code;
+	unsigned access_reject_code, access_defer_code;
+};
+
+/* Result of one restriction. */
+enum verdict {
+	V_DUNNO,
+	V_PERMIT,
+	V_REJECT,
+};
+
+static bool
+is_table(const char *s)
+{
+	const char *colon = strchr(s, ':');
+
+	/* "type:name" with a plain type word; not an IPv6 address. */
+	if (colon == NULL || colon == s)
+		return false;
+	for (const char *p = s; p < colon; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+			return false;
+	return true;
+}
+
+static unsigned
+code_param(struct config *cfg, const char *name)
+{
+	uint64_t v = config_int(cfg, name);
+
+	if (v < 400 || v > 599)
+		log_fatal("%s = %llu: must be a 4xx or 5xx code", name,
+		    (unsigned long long)v);
+	return (unsigned)v;
+}
+
+static int
+compile_list(struct smtpd_check *c, struct config *cfg,
+    enum smtpd_check_list which, const char **error_r)
+{
+	struct strlist items;
+	struct rlist *l = &c->lists[which];
+	const char *param = list_params[which];
+
+	strlist_init(&items);
+	config_list(cfg, param, &items);
+	l->v = xcalloc(items.n + 1, sizeof(*l->v));
+	for (size_t i = 0; i < items.n; i++) {
+		const char *name = items.v[i];
+		size_t k, nr = sizeof(rnames) / sizeof(rnames[0]);
+		struct restriction *r;
+
+		for (k = 0; k < nr; k++)
+			if (str_casecmp(name, rnames[k].name) == 0)
+				break;
+		if (k == nr) {
+			for (size_t j = 0; j < sizeof(rnames_later) /
+			    sizeof(rnames_later[0]); j++) {
+				if (str_casecmp(name, rnames_later[j]) == 0) {
+					*error_r = err_fmt("%s: restriction %s "
+					    "is not supported yet (it needs "
+					    "DNS)", param, name);
+					strlist_release(&items);
+					return -1;
+				}
+			}
+			*error_r = err_fmt("%s: unknown restriction: %s",
+			    param, name);
+			strlist_release(&items);
+			return -1;
+		}
+		r = &l->v[l->n++];
+		r->type = rnames[k].type;
+		if (!rnames[k].table)
+			continue;
+		if (i + 1 >= items.n || !is_table(items.v[i + 1])) {
+			*error_r = err_fmt("%s: %s needs a type:table argument",
+			    param, name);
+			strlist_release(&items);
+			return -1;
+		}
+		i++;
+		r->spec = xstrdup(items.v[i]);
+		r->maps = maps_open(r->spec, error_r);
+		if (r->maps == NULL) {
+			*error_r = err_fmt("%s: %s %s: %s", param, name,
+			    r->spec, *error_r);
+			strlist_release(&items);
+			return -1;
+		}
+	}
+	strlist_release(&items);
+	return 0;
+}
+
+static bool
+list_blocks_relay(const struct rlist *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		switch (l->v[i].type) {
+		case R_REJECT:
+		case R_DEFER:
+		case R_REJECT_UNAUTH_DEST:
+		case R_DEFER_UNAUTH_DEST:
+			return true;
+		default:
+			break;
+		}
+	}
+	return false;
+}
+
+static int
+compile_domains(struct config *cfg, const char *param, struct strlist *out,
+    struct maps **maps_r, const char **error_r)
+{
+	struct strlist items;
+	struct buf tables;
+
+	strlist_init(&items);
+	buf_init(&tables, 0);
+	config_list(cfg, param, &items);
+	for (size_t i = 0; i < items.n; i++) {
+		if (is_table(items.v[i])) {
+			if (tables.len > 0)
+				buf_append_str(&tables, ", ");
+			buf_append_str(&tables, items.v[i]);
+		} else {
+			strlist_add(out, items.v[i]);
+			str_lower(out->v[out->n - 1]);
+		}
+	}
+	strlist_release(&items);
+	*maps_r = NULL;
+	if (tables.len > 0) {
+		*maps_r = maps_open(tables.data, error_r);
+		if (*maps_r == NULL) {
+			*error_r = err_fmt("%s: %s", param, *error_r);
+			buf_release(&tables);
+			return -1;
+		}
+	}
+	buf_release(&tables);
+	return 0;
+}
+
+static int
+compile_mynetworks(struct smtpd_check *c, struct config *cfg,
+    const char **error_r)
+{
+	struct strlist items;
+
+	strlist_init(&items);
+	config_list(cfg, "mynetworks", &items);
+	c->nets = xcalloc(items.n + 1, sizeof(*c->nets));
+	for (size_t i = 0; i < items.n; i++) {
+		const char *s = items.v[i];
+		struct netitem *ni = &c->nets[c->n_nets];
+
+		if (*s == '!') {
+			ni->negate = true;
+			s++;
+		}
+		if (is_table(s)) {
+			ni->maps = maps_open(s, error_r);
+			if (ni->maps == NULL) {
+				*error_r = err_fmt("mynetworks: %s: %s", s,
+				    *error_r);
+				strlist_release(&items);
+				return -1;
+			}
+		} else if (cidr_parse(s, &ni->cidr, error_r) < 0) {
+			*error_r = err_fmt("mynetworks: %s", *error_r);
+			strlist_release(&items);
+			return -1;
+		}
+		c->n_nets++;
+	}
+	strlist_release(&items);
+	return 0;
+}
+
+struct smtpd_check *
+smtpd_check_new(struct config *cfg, const char **error_r)
+{
+	struct smtpd_check *c = xcalloc(1, sizeof(*c));
+	const char *lrm;
+
+	strlist_init(&c->mydest);
+	strlist_init(&c->relay);
+	c->delay_reject = config_bool(cfg, "smtpd_delay_reject");
+	c->reject_unlisted_rcpt = config_bool(cfg,
+	    "smtpd_reject_unlisted_recipient");
+	c->delimiter = xstrdup(config_str(cfg, "recipient_delimiter"));
+	c->reject_code = code_param(cfg, "reject_code");
+	c->defer_code = code_param(cfg, "defer_code");
+	c->relay_code = code_param(cfg, "relay_domains_reject_code");
+	c->non_fqdn_code = code_param(cfg, "non_fqdn_reject_code");
+	c->invalid_hostname_code = code_param(cfg,
+	    "invalid_hostname_reject_code");
+	c->unknown_local_code = code_param(cfg,
+	    "unknown_local_recipient_reject_code");
+	c->access_reject_code = code_param(cfg, "access_map_reject_code");
+	c->access_defer_code = code_param(cfg, "access_map_defer_code");
+
+	for (int i = 0; i < SMTPD_CHECK_LIST_COUNT; i++) {
+		if (compile_list(c, cfg, (enum smtpd_check_list)i,
+		    error_r) < 0)
+			goto fail;
+	}
+	if (!list_blocks_relay(&c->lists[SMTPD_CHECK_RELAY]) &&
+	    !list_blocks_relay(&c->lists[SMTPD_CHECK_RECIPIENT])) {
+		*error_r = "smtpd_relay_restrictions and "
+		    "smtpd_recipient_restrictions: specify at least one of "
+		    "reject_unauth_destination, defer_unauth_destination, "
+		    "reject or defer (ulak refuses to be an open relay)";
+		goto fail;
+	}
+	if (compile_mynetworks(c, cfg, error_r) < 0)
+		goto fail;
+	if (compile_domains(cfg, "mydestination", &c->mydest,
+	    &c->mydest_maps, error_r) < 0)
+		goto fail;
+	if (compile_domains(cfg, "relay_domains", &c->relay, &c->relay_maps,
+	    error_r) < 0)
+		goto fail;
+	lrm = config_str(cfg, "local_recipient_maps");
+	if (*lrm != '\0') {
+		const char *lerr;
+
+		/*
+		 * A missing table (say, /etc/aliases never built) must not
+		 * stop the whole daemon: local recipients get a 451 and the
+		 * log says why, as Postfix defers on a failed lookup.
+		 */
+		c->local_rcpt = maps_open(lrm, &lerr);
+		if (c->local_rcpt == NULL) {
+			c->local_rcpt_error = xstrdup(lerr);
+			log_warning("local_recipient_maps: %s: local "
+			    "recipients will be deferred", lerr);
+		}
+	}
+	return c;
+fail:
+	smtpd_check_free(c);
+	return NULL;
+}
+
+void
+smtpd_check_free(struct smtpd_check *c)
+{
+	if (c == NULL)
+		return;
+	for (int i = 0; i < SMTPD_CHECK_LIST_COUNT; i++) {
+		for (size_t k = 0; k < c->lists[i].n; k++) {
+			if (c->lists[i].v[k].maps != NULL)
+				maps_close(c->lists[i].v[k].maps);
+			free(c->lists[i].v[k].spec);
+		}
+		free(c->lists[i].v);
+	}
+	for (size_t i = 0; i < c->n_nets; i++)
+		if (c->nets[i].maps != NULL)
+			maps_close(c->nets[i].maps);
+	free(c->nets);
+	strlist_release(&c->mydest);
+	strlist_release(&c->relay);
+	if (c->mydest_maps != NULL)
+		maps_close(c->mydest_maps);
+	if (c->relay_maps != NULL)
+		maps_close(c->relay_maps);
+	if (c->local_rcpt != NULL)
+		maps_close(c->local_rcpt);
+	free(c->local_rcpt_error);
+	free(c->delimiter);
+	free(c);
+}
+
+bool
+smtpd_check_delay_reject(const struct smtpd_check *c)
+{
+	return c->delay_reject;
+}
+
+bool
+smtpd_check_mynetworks(struct smtpd_check *c,
+    const struct smtpd_check_ctx *ctx)
+{
+	for (size_t i = 0; i < c->n_nets; i++) {
+		const struct netitem *ni = &c->nets[i];
+		bool hit;
+
+		if (ni->maps != NULL) {
+			const char *v, *error;
+
+			hit = maps_lookup(ni->maps, ctx->client_addr, &v,
+			    &error) > 0;
+		} else {
+			hit = cidr_match(&ni->cidr, ctx->family, ctx->addr);
+		}
+		if (hit)
+			return !ni->negate;
+	}
+	return false;
+}
+
+/* Replies. */
+
+static void
+reply_set(struct buf *reply, unsigned code, const char *enh,
+    const char *subject, const char *what, const char *text)
+{
+	buf_reset(reply);
+	if (what != NULL)
+		buf_printf(reply, "%u %s <%s>: %s rejected: %s", code, enh,
+		    subject, what, text);
+	else
+		buf_printf(reply, "%u %s <%s>: %s", code, enh, subject, text);
+}
+
+/* Enhanced code class digit for CODE (4 or 5) with DETAIL ("7.1"). */
+static const char *
+enh_for(unsigned code, const char *detail)
+{
+	return err_fmt("%u.%s", code / 100, detail);
+}
+
+/* What a restriction is about: names for the reply and the table keys. */
+struct subject {
+	const char *what;	/* "Client host", "Recipient address", ... */
+	const char *text;	/* "unknown[192.0.2.1]", "a@b", ... */
+};
+
+static void
+addr_text(const struct smtp_addr *a, struct buf *out)
+{
+	buf_reset(out);
+	if (a->is_null)
+		return;
+	smtp_addr_externalize(a->addr, out);
+}
+
+static bool
+domain_in(const struct strlist *names, struct maps *maps, const char *domain,
+    bool subdomains, int *failed_r)
+{
+	const char *v, *error;
+
+	for (size_t i = 0; i < names->n; i++) {
+		const char *n = names->v[i];
+		size_t dl = strlen(domain), nl = strlen(n);
+
+		if (strcmp(n, domain) == 0 && *n != '.')
+			return true;
+		if (!subdomains || dl <= nl)
+			continue;
+		/* "example.com" and ".example.com" match sub.example.com. */
+		if (*n == '.' && strcmp(domain + dl - nl, n) == 0)
+			return true;
+		if (*n != '.' && domain[dl - nl - 1] == '.' &&
+		    strcmp(domain + dl - nl, n) == 0)
+			return true;
+	}
+	if (maps == NULL)
+		return false;
+	for (const char *d = domain; d != NULL && *d;) {
+		int r = maps_lookup(maps, d, &v, &error);
+
+		if (r < 0) {
+			log_warning("lookup of %s: %s", d, error);
+			*failed_r = 1;
+			return false;
+		}
+		if (r > 0)
+			return true;
+		if (!subdomains)
+			break;
+		d = strchr(d + 1, '.');
+		if (d != NULL)
+			d++;
+	}
+	return false;
+}
+
+static bool
+is_local_domain(struct smtpd_check *c, const struct smtpd_check_ctx *ctx,
+    const struct smtp_addr *a, int *failed_r)
+{
+	if (a->domain_lower[0] == '\0')
+		return true;	/* <postmaster>, or an unqualified address */
+	if (a->is_literal) {
+		int fa, fb;
+		unsigned char ba[16], bb[16];
+
+		return ctx->local_addr != NULL &&
+		    cidr_addr_parse(a->domain, &fa, ba) == 0 &&
+		    cidr_addr_parse(ctx->local_addr, &fb, bb) == 0 &&
+		    fa == fb && memcmp(ba, bb, 16) == 0;
+	}
+	return domain_in(&c->mydest, c->mydest_maps, a->domain_lower, false,
+	    failed_r);
+}
+
+static bool
+is_relay_domain(struct smtpd_check *c, const struct smtp_addr *a,
+    int *failed_r)
+{
+	if (a->domain_lower[0] == '\0' || a->is_literal)
+		return false;
+	return domain_in(&c->relay, c->relay_maps, a->domain_lower, true,
+	    failed_r);
+}
+
+/* 1: the recipient is ours to accept from anyone, 0: not, -1: lookup failed. */
+static int
+auth_destination(struct smtpd_check *c, const struct smtpd_check_ctx *ctx)
+{
+	int failed = 0;
+	bool ours;
+
+	ours = is_local_domain(c, ctx, ctx->rcpt, &failed) ||
+	    is_relay_domain(c, ctx->rcpt, &failed);
+	if (failed)
+		return -1;
+	/*
+	 * user%other@ours, other!user@ours, "user@other"@ours and
+	 * @ours:user@other route onward: never ours to accept
+	 * (allow_untrusted_routing = no).
+	 */
+	if (ours && smtp_addr_has_routing(ctx->rcpt))
+		return 0;
+	return ours ? 1 : 0;
+}
+
+static bool
+valid_hostname(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+	bool all_digits = true;
+
+	if (len == 0 || len > 255)
+		return false;
+	for (const char *p = s; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch == '.') {
+			if (label == 0 || p[-1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!isalnum(ch) && ch != '-' && ch != '_')
+			return false;
+		if (ch == '-' && label == 0)
+			return false;
+		if (!isdigit(ch))
+			all_digits = false;
+		if (++label > 63)
+			return false;
+	}
+	if (s[len - 1] == '-' || all_digits)
+		return false;
+	return true;
+}
+
+static bool
+valid_literal(const char *s)
+{
+	int f;
+	unsigned char b[16];
+
+	return s[0] == '[' && cidr_addr_parse(s, &f, b) == 0;
+}
+
+static enum verdict eval_one(struct smtpd_check *c, enum rtype type,
+    struct maps *maps, const struct smtpd_check_ctx *ctx,
+    const struct subject *subj, struct buf *reply, int depth);
+
+/*
+ * Act on the result V of an access table for subject SUBJ.  Postfix's
+ * access(5) actions that ulak knows; the rest are logged and ignored.
+ */
+static enum verdict
+access_action(struct smtpd_check *c, const char *table, const char *v,
+    const struct smtpd_check_ctx *ctx, const struct subject *subj,
+    struct buf *reply, int depth)
+{
+	char word[64];
+	size_t n = 0;
+	const char *text;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	while (v[n] && v[n] != ' ' && v[n] != '\t' && n < sizeof(word) - 1) {
+		word[n] = v[n];
+		n++;
+	}
+	word[n] = '\0';
+	text = v + n;
+	while (*text == ' ' || *text == '\t')
+		text++;
+	if (str_casecmp(word, "OK") == 0 || str_casecmp(word, "PERMIT") == 0)
+		return V_PERMIT;
+	if (str_casecmp(word, "DUNNO") == 0 || word[0] == '\0')
+		return V_DUNNO;
+	if (str_casecmp(word, "REJECT") == 0) {
+		reply_set(reply, c->access_reject_code,
+		    enh_for(c->access_reject_code, "7.1"), subj->text,
+		    subj->what, *text ? text : "Access denied");
+		return V_REJECT;
+	}
+	if (str_casecmp(word, "DEFER") == 0) {
+		reply_set(reply, c->access_defer_code,
+		    enh_for(c->access_defer_code, "7.1"), subj->text,
+		    subj->what, *text ? text : "Access denied");
+		return V_REJECT;
+	}
+	if (strspn(word, "0123456789") == n) {
+		uint64_t code;
+		const char *perr;
+		char enh[16];
+
+		if (n != 3 || parse_uint(word, 400, 599, &code, &perr) < 0)
+			return V_PERMIT;	/* all digits: OK (Postfix) */
+		/* "550 5.7.1 text" keeps its enhanced code. */
+		if (text[0] == word[0] && text[1] == '.' &&
+		    isdigit((unsigned char)text[2])) {
+			size_t el = strcspn(text, " \t");
+
+			if (el < sizeof(enh)) {
+				memcpy(enh, text, el);
+				enh[el] = '\0';
+				text += el;
+				while (*text == ' ' || *text == '\t')
+					text++;
+			} else {
+				str_copy(enh, sizeof(enh),
+				    enh_for((unsigned)code, "7.1"));
+			}
+		} else {
+			str_copy(enh, sizeof(enh),
+			    enh_for((unsigned)code, "7.1"));
+		}
+		reply_set(reply, (unsigned)code, enh, subj->text, subj->what,
+		    *text ? text : "Access denied");
+		return V_REJECT;
+	}
+	if (depth == 0) {
+		for (size_t k = 0; k < sizeof(rnames) / sizeof(rnames[0]);
+		    k++) {
+			if (!rnames[k].table &&
+			    str_casecmp(word, rnames[k].name) == 0)
+				return eval_one(c, rnames[k].type, NULL, ctx,
+				    subj, reply, depth + 1);
+		}
+	}
+	log_warning("%s: unsupported access action \"%s\"; ignored", table,
+	    word);
+	return V_DUNNO;
+}
+
+/* Look KEYS up in order; the first key found decides. */
+static enum verdict
+access_keys(struct smtpd_check *c, struct maps *maps, const char *table,
+    const struct strlist *keys, const struct smtpd_check_ctx *ctx,
+    const struct subject *subj, struct buf *reply, int depth)
+{
+	for (size_t i = 0; i < keys->n; i++) {
+		const char *v, *error;
+		int r = maps_lookup(maps, keys->v[i], &v, &error);
+
+		if (r < 0) {
+			log_warning("%s: lookup of %s: %s", table, keys->v[i],
+			    error);
+			reply_set(reply, 451, "4.3.0", subj->text, NULL,
+			    "Temporary lookup failure");
+			return V_REJECT;
+		}
+		if (r > 0)
+			return access_action(c, table, v, ctx, subj, reply,
+			    depth);
+	}
+	return V_DUNNO;
+}
+
+/* NAME, then each parent domain ("a.b.c": "b.c", ".b.c", "c", ".c"). */
+static void
+keys_domain(struct strlist *keys, const char *name)
+{
+	strlist_add(keys, name);
+	for (const char *d = strchr(name, '.'); d != NULL && d[1];
+	    d = strchr(d + 1, '.')) {
+		strlist_add(keys, d + 1);
+		strlist_add(keys, d);
+	}
+}
+
+static void
+keys_client(struct strlist *keys, const struct smtpd_check_ctx *ctx)
+{
+	char tmp[64];
+
+	if (ctx->client_name != NULL && strcmp(ctx->client_name, "unknown"))
+		keys_domain(keys, ctx->client_name);
+	strlist_add(keys, ctx->client_addr);
+	/* 192.0.2.1 -> 192.0.2, 192.0, 192; 2001:db8::1 -> 2001:db8:, ... */
+	if (str_copy(tmp, sizeof(tmp), ctx->client_addr) < 0)
+		return;
+	for (;;) {
+		char *cut = strrchr(tmp, ctx->family == AF_INET ? '.' : ':');
+
+		if (cut == NULL || cut == tmp)
+			break;
+		*cut = '\0';
+		if (tmp[0] != '\0' && tmp[strlen(tmp) - 1] != ':')
+			strlist_add(keys, tmp);
+	}
+}
+
+static void
+keys_address(struct smtpd_check *c, struct strlist *keys,
+    const struct smtp_addr *a)
+{
+	struct buf b;
+
+	if (a->is_null) {
+		strlist_add(keys, "<>");
+		return;
+	}
+	buf_init(&b, 0);
+	buf_append_str(&b, a->addr);
+	str_lower(b.data);
+	strlist_add(keys, b.data);
+	if (*c->delimiter) {
+		size_t cut = strcspn(a->localpart, c->delimiter);
+
+		if (cut > 0 && a->localpart[cut] != '\0') {
+			buf_reset(&b);
+			buf_append(&b, a->localpart, cut);
+			if (a->domain[0]) {
+				buf_append_char(&b, '@');
+				buf_append_str(&b, a->domain);
+			}
+			str_lower(b.data);
+			strlist_add(keys, b.data);
+		}
+	}
+	if (a->domain_lower[0])
+		keys_domain(keys, a->domain_lower);
+	buf_reset(&b);
+	buf_append_str(&b, a->localpart);
+	buf_append_char(&b, '@');
+	str_lower(b.data);
+	strlist_add(keys, b.data);
+	buf_release(&b);
+}
+
+static enum verdict
+eval_access(struct smtpd_check *c, enum rtype type, struct maps *maps,
+    const char *table, const struct smtpd_check_ctx *ctx,
+    struct buf *reply, int depth)
+{
+	struct strlist keys;
+	struct subject subj;
+	struct buf text;
+	enum verdict v;
+
+	strlist_init(&keys);
+	buf_init(&text, 0);
+	switch (type) {
+	case R_CHECK_CLIENT:
+		buf_printf(&text, "%s[%s]", ctx->client_name, ctx->client_addr);
+		subj.what = "Client host";
+		keys_client(&keys, ctx);
+		break;
+	case R_CHECK_HELO:
+		if (ctx->helo == NULL)
+			goto done;
+		buf_append_str(&text, ctx->helo);
+		subj.what = "Helo command";
+		str_lower(text.data);
+		keys_domain(&keys, text.data);
+		break;
+	case R_CHECK_SENDER:
+		if (ctx->sender == NULL)
+			goto done;
+		addr_text(ctx->sender, &text);
+		subj.what = "Sender address";
+		keys_address(c, &keys, ctx->sender);
+		break;
+	default:
+		if (ctx->rcpt == NULL)
+			goto done;
+		addr_text(ctx->rcpt, &text);
+		subj.what = "Recipient address";
+		keys_address(c, &keys, ctx->rcpt);
+		break;
+	}
+	subj.text = text.data;
+	v = access_keys(c, maps, table, &keys, ctx, &subj, reply, depth);
+	strlist_release(&keys);
+	buf_release(&text);
+	return v;
+done:
+	strlist_release(&keys);
+	buf_release(&text);
+	return V_DUNNO;
+}
+
+static enum verdict
+eval_one(struct smtpd_check *c, enum rtype type, struct maps *maps,
+    const struct smtpd_check_ctx *ctx, const struct subject *subj,
+    struct buf *reply, int depth)
+{
+	struct buf t;
+	enum verdict v = V_DUNNO;
+	int r, failed = 0;
+
+	buf_init(&t, 0);
+	switch (type) {
+	case R_PERMIT:
+		v = V_PERMIT;
+		break;
+	case R_REJECT:
+		reply_set(reply, c->reject_code, enh_for(c->reject_code,
+		    "7.1"), subj->text, subj->what, "Access denied");
+		v = V_REJECT;
+		break;
+	case R_DEFER:
+		reply_set(reply, c->defer_code, enh_for(c->defer_code, "7.1"),
+		    subj->text, subj->what, "Try again later");
+		v = V_REJECT;
+		break;
+	case R_PERMIT_MYNETWORKS:
+		if (smtpd_check_mynetworks(c, ctx))
+			v = V_PERMIT;
+		break;
+	case R_PERMIT_SASL:
+		/* Hook for SMTP AUTH (issue 6): set ctx->sasl_username. */
+		if (ctx->sasl_username != NULL)
+			v = V_PERMIT;
+		break;
+	case R_PERMIT_AUTH_DEST:
+	case R_REJECT_UNAUTH_DEST:
+	case R_DEFER_UNAUTH_DEST:
+		if (ctx->rcpt == NULL)
+			break;
+		r = auth_destination(c, ctx);
+		addr_text(ctx->rcpt, &t);
+		if (r < 0) {
+			reply_set(reply, 451, "4.3.0", t.data, NULL,
+			    "Temporary lookup failure");
+			v = V_REJECT;
+		} else if (r > 0 && type == R_PERMIT_AUTH_DEST) {
+			v = V_PERMIT;
+		} else if (r == 0 && type == R_REJECT_UNAUTH_DEST) {
+			reply_set(reply, c->relay_code, enh_for(c->relay_code,
+			    "7.1"), t.data, NULL, "Relay access denied");
+			v = V_REJECT;
+		} else if (r == 0 && type == R_DEFER_UNAUTH_DEST) {
+			reply_set(reply, 454, "4.7.1", t.data, NULL,
+			    "Relay access denied");
+			v = V_REJECT;
+		}
+		break;
+	case R_REJECT_UNAUTH_LOCAL_SENDER:
+		if (ctx->sender == NULL || ctx->sender->is_null ||
+		    ctx->sasl_username != NULL ||
+		    smtpd_check_mynetworks(c, ctx))
+			break;
+		if (ctx->sender->domain_lower[0] == '\0' ||
+		    !is_local_domain(c, ctx, ctx->sender, &failed))
+			break;
+		addr_text(ctx->sender, &t);
+		reply_set(reply, 553, "5.7.1", t.data, "Sender address",
+		    "not logged in");
+		v = V_REJECT;
+		break;
+	case R_REJECT_NON_FQDN_HELO:
+	case R_REJECT_INVALID_HELO:
+		if (ctx->helo == NULL)
+			break;
+		if (valid_literal(ctx->helo))
+			break;
+		if (!valid_hostname(ctx->helo)) {
+			if (type == R_REJECT_INVALID_HELO) {
+				reply_set(reply, c->invalid_hostname_code,
+				    enh_for(c->invalid_hostname_code, "5.2"),
+				    ctx->helo, "Helo command", "Invalid name");
+				v = V_REJECT;
+			}
+			break;
+		}
+		if (type == R_REJECT_NON_FQDN_HELO &&
+		    strchr(ctx->helo, '.') == NULL) {
+			reply_set(reply, c->non_fqdn_code,
+			    enh_for(c->non_fqdn_code, "5.2"), ctx->helo,
+			    "Helo command", "need fully-qualified hostname");
+			v = V_REJECT;
+		}
+		break;
+	case R_REJECT_NON_FQDN_SENDER:
+	case R_REJECT_NON_FQDN_RCPT: {
+		const struct smtp_addr *a = type == R_REJECT_NON_FQDN_SENDER ?
+		    ctx->sender : ctx->rcpt;
+
+		if (a == NULL || a->is_null || a->is_literal)
+			break;
+		if (a->domain[0] != '\0' && strchr(a->domain, '.') != NULL &&
+		    valid_hostname(a->domain))
+			break;
+		addr_text(a, &t);
+		reply_set(reply, c->non_fqdn_code, enh_for(c->non_fqdn_code,
+		    "5.2"), t.data, type == R_REJECT_NON_FQDN_SENDER ?
+		    "Sender address" : "Recipient address",
+		    "need fully-qualified address");
+		v = V_REJECT;
+		break;
+	}
+	case R_REJECT_UNLISTED_RCPT:
+		if (ctx->rcpt != NULL && smtpd_check_local_recipient(c, ctx,
+		    ctx->rcpt, NULL, reply) < 0)
+			v = V_REJECT;
+		break;
+	case R_CHECK_CLIENT:
+	case R_CHECK_HELO:
+	case R_CHECK_SENDER:
+	case R_CHECK_RCPT:
+		v = eval_access(c, type, maps, maps != NULL ? "access table" :
+		    "", ctx, reply, depth);
+		break;
+	}
+	buf_release(&t);
+	return v;
+}
+
+int
+smtpd_check_list(struct smtpd_check *c, enum smtpd_check_list which,
+    const struct smtpd_check_ctx *ctx, struct buf *reply)
+{
+	const struct rlist *l = &c->lists[which];
+	struct subject subj;
+	struct buf text;
+	int ret = 0;
+
+	/* What a plain "reject" in this list names in its reply. */
+	buf_init(&text, 0);
+	switch (which) {
+	case SMTPD_CHECK_CLIENT:
+		buf_printf(&text, "%s[%s]", ctx->client_name, ctx->client_addr);
+		subj.what = "Client host";
+		break;
+	case SMTPD_CHECK_HELO:
+		buf_append_str(&text, ctx->helo != NULL ? ctx->helo : "");
+		subj.what = "Helo command";
+		break;
+	case SMTPD_CHECK_SENDER:
+		if (ctx->sender != NULL)
+			addr_text(ctx->sender, &text);
+		subj.what = "Sender address";
+		break;
+	default:
+		if (ctx->rcpt != NULL)
+			addr_text(ctx->rcpt, &text);
+		subj.what = "Recipient address";
+		break;
+	}
+	subj.text = text.data;
+	for (size_t i = 0; i < l->n; i++) {
+		enum verdict v = eval_one(c, l->v[i].type, l->v[i].maps, ctx,
+		    &subj, reply, 0);
+
+		if (v == V_PERMIT)
+			break;
+		if (v == V_REJECT) {
+			ret = -1;
+			break;
+		}
+	}
+	buf_release(&text);
+	return ret;
+}
+
+int
+smtpd_check_rcpt(struct smtpd_check *c, const struct smtpd_check_ctx *ctx,
+    struct buf *reply)
+{
+	int first = c->delay_reject ? SMTPD_CHECK_CLIENT : SMTPD_CHECK_RELAY;
+
+	for (int i = first; i < SMTPD_CHECK_LIST_COUNT; i++) {
+		if (smtpd_check_list(c, (enum smtpd_check_list)i, ctx,
+		    reply) < 0)
+			return -1;
+	}
+	if (c->reject_unlisted_rcpt &&
+	    smtpd_check_local_recipient(c, ctx, ctx->rcpt, NULL, reply) < 0)
+		return -1;
+	return 0;
+}
+
+int
+smtpd_check_local_recipient(struct smtpd_check *c,
+    const struct smtpd_check_ctx *ctx, const struct smtp_addr *a,
+    bool *local_r, struct buf *reply)
+{
+	struct strlist keys;
+	struct buf t;
+	int failed = 0, ret = 0;
+	bool local = is_local_domain(c, ctx, a, &failed);
+
+	if (local_r != NULL)
+		*local_r = local;
+	buf_init(&t, 0);
+	addr_text(a, &t);
+	if (failed) {
+		reply_set(reply, 451, "4.3.0", t.data, NULL,
+		    "Temporary lookup failure");
+		buf_release(&t);
+		return -1;
+	}
+	/* RFC 5321 4.5.1: postmaster is always accepted. */
+	if (!local || (c->local_rcpt == NULL && c->local_rcpt_error == NULL) ||
+	    str_casecmp(a->localpart, "postmaster") == 0) {
+		buf_release(&t);
+		return 0;
+	}
+	if (c->local_rcpt == NULL) {
+		reply_set(reply, 451, "4.3.0", t.data, "Recipient address",
+		    "Temporary lookup failure");
+		buf_release(&t);
+		return -1;
+	}
+	strlist_init(&keys);
+	{
+		struct buf k;
+		size_t cut = *c->delimiter ?
+		    strcspn(a->localpart, c->delimiter) : strlen(a->localpart);
+
+		buf_init(&k, 0);
+		buf_append_str(&k, a->addr);
+		strlist_add(&keys, str_lower(k.data));
+		buf_reset(&k);
+		buf_append_str(&k, a->localpart);
+		strlist_add(&keys, str_lower(k.data));
+		if (cut > 0 && a->localpart[cut] != '\0') {
+			buf_reset(&k);
+			buf_append(&k, a->localpart, cut);
+			if (a->domain[0]) {
+				buf_append_char(&k, '@');
+				buf_append_str(&k, a->domain);
+			}
+			strlist_add(&keys, str_lower(k.data));
+			buf_reset(&k);
+			buf_append(&k, a->localpart, cut);
+			strlist_add(&keys, str_lower(k.data));
+		}
+		buf_release(&k);
+	}
+	ret = -1;
+	reply_set(reply, c->unknown_local_code,
+	    enh_for(c->unknown_local_code, "1.1"), t.data,
+	    "Recipient address", "User unknown in local recipient table");
+	for (size_t i = 0; i < keys.n; i++) {
+		const char *v, *error;
+		int r = maps_lookup(c->local_rcpt, keys.v[i], &v, &error);
+
+		if (r > 0) {
+			ret = 0;
+			break;
+		}
+		if (r < 0) {
+			log_warning("local_recipient_maps: lookup of %s: %s",
+			    keys.v[i], error);
+			reply_set(reply, 451, "4.3.0", t.data,
+			    "Recipient address", "Temporary lookup failure");
+			break;
+		}
+	}
+	if (ret == 0)
+		buf_reset(reply);
+	strlist_release(&keys);
+	buf_release(&t);
+	return ret;
+}
