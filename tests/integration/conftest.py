@@ -1,0 +1,134 @@
+"""Shared fixtures of the integration tests.
+
+Binaries come from $ULAK_BUILD_DIR (absolute path of a meson build folder,
+default /work/main/build-check): the admin command is $ULAK_BUILD_DIR/ulak,
+each daemon $ULAK_BUILD_DIR/<name>.
+
+Fixtures:
+  ulak_bin     path of the ulak command (pathlib.Path)
+  build_dir    the build folder (pathlib.Path)
+  ulak         run(*args, **kw) -> CompletedProcess: the ulak command with
+               any arguments, text mode, output captured, never raising
+  free_port_base()  a BASE such that BASE + 25, 110, 143, 465, 587, 993 and
+               995 are all free on 127.0.0.1 (a plain function)
+  instance     a fresh instance written by `ulak init` into tmp_path, on
+               free ports; see Instance.
+"""
+import os
+import pathlib
+import random
+import secrets
+import socket
+import subprocess
+
+import pytest
+
+BUILD_DIR = pathlib.Path(os.environ.get("ULAK_BUILD_DIR",
+                                        "/work/main/build-check"))
+SOURCE_DIR = pathlib.Path(__file__).resolve().parents[2]
+
+# The listeners of an instance, as offsets from its port base.
+PORT_OFFSETS = {"smtp": 25, "submission": 587, "submissions": 465,
+                "pop3": 110, "imap": 143, "pop3s": 995, "imaps": 993}
+
+
+def free_port_base(tries=200):
+    """A port base whose seven listener ports are all free on loopback."""
+    rng = random.Random()
+    for _ in range(tries):
+        base = rng.randrange(10000, 64000, 10)
+        socks = []
+        try:
+            for off in PORT_OFFSETS.values():
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", base + off))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port base found on 127.0.0.1")
+
+
+def run_ulak(binary, *args, input=None, env=None, timeout=60):
+    """Run the ulak command; never raises on a non-zero exit."""
+    full_env = dict(os.environ)
+    full_env.pop("ULAK_CONFIG_DIR", None)
+    if env:
+        full_env.update(env)
+    return subprocess.run([str(binary), *map(str, args)], input=input,
+                          capture_output=True, text=True, env=full_env,
+                          timeout=timeout)
+
+
+class Instance:
+    """An instance written by `ulak init`.
+
+    dir       the instance folder (pathlib.Path, absolute)
+    config    its main.cf
+    base      the port base; ports: {"smtp": base+25, ...}
+    domain    the mail domain; hostname mail.<domain>
+    user, password   the mail user (demo) and its password
+    bin       the ulak command
+    """
+
+    def __init__(self, binary, folder, base, domain, user, password):
+        self.bin = binary
+        self.dir = folder
+        self.config = folder / "main.cf"
+        self.base = base
+        self.ports = {k: base + v for k, v in PORT_OFFSETS.items()}
+        self.domain = domain
+        self.hostname = "mail." + domain
+        self.user = user
+        self.password = password
+
+    def run(self, *args, input=None, env=None, timeout=60):
+        """`ulak -c DIR ARGS...` as a CompletedProcess (text)."""
+        return run_ulak(self.bin, "-c", self.dir, *args, input=input,
+                        env=env, timeout=timeout)
+
+    def conf(self, name):
+        """The expanded value of main.cf parameter NAME."""
+        r = self.run("conf", "-h", "-x", name)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.rstrip("\n")
+
+    def set(self, **params):
+        """`ulak conf -e name=value...`."""
+        r = self.run("conf", "-e", *[f"{k}={v}" for k, v in params.items()])
+        assert r.returncode == 0, r.stderr
+
+
+@pytest.fixture(scope="session")
+def build_dir():
+    if not (BUILD_DIR / "ulak").exists():
+        pytest.fail(f"{BUILD_DIR}/ulak not found: build first, or set "
+                    "ULAK_BUILD_DIR to an absolute build folder")
+    return BUILD_DIR
+
+
+@pytest.fixture(scope="session")
+def ulak_bin(build_dir):
+    return build_dir / "ulak"
+
+
+@pytest.fixture
+def ulak(ulak_bin):
+    def run(*args, **kw):
+        return run_ulak(ulak_bin, *args, **kw)
+    return run
+
+
+@pytest.fixture
+def instance(ulak_bin, tmp_path):
+    base = free_port_base()
+    folder = tmp_path / "inst"
+    password = secrets.token_urlsafe(12)
+    r = run_ulak(ulak_bin, "init", folder, "--ports", base,
+                 "--user", f"demo:{password}")
+    assert r.returncode == 0, f"ulak init failed:\n{r.stdout}\n{r.stderr}"
+    return Instance(ulak_bin, folder.resolve(), base, "example.test", "demo",
+                    password)
