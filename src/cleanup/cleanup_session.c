@@ -1,0 +1,437 @@
+/*
+ * cleanup_session - the server side of the cleanup protocol
+ * (docs/protocols.md, "The cleanup protocol") on one client connection:
+ * any number of messages, each an envelope request, recipient requests,
+ * content chunks and an end request, answered with one reply.
+ *
+ * Distrusts the client (smtpd or pickup): every request is checked field
+ * by field, every read has the ipc_timeout limit, and anything unexpected
+ * ends the connection with the message abandoned (no queue file left).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "attr.h"
+#include "cleanup.h"
+#include "err.h"
+#include "log.h"
+#include "mem.h"
+#include "parse.h"
+#include "str.h"
+
+/* Largest content chunk a client may announce. */
+#define CLEANUP_CHUNK_MAX (1024u * 1024)
+
+struct reader {
+	int fd;
+	int timeout_ms;
+	char data[65536];
+	size_t start, end;
+};
+
+/* Read more bytes: >0 got some, 0 at EOF, -1 with error_r. */
+static int
+reader_fill(struct reader *r, const char **error_r)
+{
+	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+	ssize_t got;
+	int rc;
+
+	if (r->start == r->end)
+		r->start = r->end = 0;
+	for (;;) {
+		rc = poll(&pfd, 1, r->timeout_ms);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc < 0) {
+			*error_r = err_fmt("poll: %s", strerror(errno));
+			return -1;
+		}
+		if (rc == 0) {
+			*error_r = "timeout";
+			return -1;
+		}
+		got = read(r->fd, r->data + r->end, sizeof(r->data) - r->end);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			*error_r = err_fmt("read: %s", strerror(errno));
+			return -1;
+		}
+		r->end += (size_t)got;
+		return got > 0 ? 1 : 0;
+	}
+}
+
+/* One request: 1 got it, 0 clean EOF before it, -1 with error_r. */
+static int
+read_request(struct reader *r, struct attr_decoder *dec, struct attr_list *req,
+    const char **error_r)
+{
+	for (;;) {
+		size_t used;
+		int rc;
+
+		if (r->start < r->end) {
+			rc = attr_decoder_feed(dec, r->data + r->start,
+			    r->end - r->start, &used, req, error_r);
+			r->start += used;
+			if (rc != 0)
+				return rc;
+		}
+		rc = reader_fill(r, error_r);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			if (attr_decoder_pending(dec)) {
+				*error_r = "connection closed inside a request";
+				return -1;
+			}
+			return 0;
+		}
+	}
+}
+
+/* Pass N raw bytes that follow a data request to the message. */
+static int
+read_raw(struct reader *r, struct cleanup_msg *m, uint64_t n,
+    const char **error_r)
+{
+	while (n > 0) {
+		size_t have = r->end - r->start;
+
+		if (have == 0) {
+			int rc = reader_fill(r, error_r);
+
+			if (rc < 0)
+				return -1;
+			if (rc == 0) {
+				*error_r = "connection closed inside the content";
+				return -1;
+			}
+			continue;
+		}
+		if (have > n)
+			have = (size_t)n;
+		cleanup_msg_write(m, r->data + r->start, have);
+		r->start += have;
+		n -= have;
+	}
+	return 0;
+}
+
+/*
+ * Tell qmgr that incoming/ has a new file: connect to private/qmgr and
+ * send request=wakeup, without waiting.  Best effort: qmgr rescans its
+ * folders anyway, so any failure is ignored.
+ */
+static void
+notify_qmgr(const struct cleanup_cfg *cfg)
+{
+	static const char req[] = "request=wakeup\n\n";
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/private/qmgr",
+	    cfg->queue_directory) >= (int)sizeof(sun.sun_path))
+		return;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+		(void)send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL);
+	(void)close(fd);
+}
+
+static int
+send_reply(int fd, const struct cleanup_status *st, int timeout_ms)
+{
+	struct buf out;
+	const char *error;
+	int rc;
+
+	buf_init(&out, 0);
+	attr_encode_uint(&out, "status", (uint64_t)st->status, &error);
+	if (st->status == 0 && st->queue_id[0] != '\0')
+		attr_encode(&out, "queue_id", st->queue_id, &error);
+	attr_encode(&out, "reason", st->text, &error);
+	attr_encode_end(&out);
+	rc = attr_send(fd, out.data, out.len, timeout_ms, &error);
+	if (rc < 0)
+		log_warning("cannot send the reply to the client: %s", error);
+	buf_release(&out);
+	return rc;
+}
+
+/* Envelope attributes that map one to one onto queue file fields. */
+static const struct {
+	const char *name;
+	enum queue_field field;
+} env_fields[] = {
+	{ "envid", QUEUE_ENVID },
+	{ "client_name", QUEUE_CLIENT_NAME },
+	{ "client_address", QUEUE_CLIENT_ADDRESS },
+	{ "client_port", QUEUE_CLIENT_PORT },
+	{ "helo_name", QUEUE_HELO_NAME },
+	{ "protocol", QUEUE_PROTOCOL },
+	{ "sasl_username", QUEUE_SASL_USERNAME },
+};
+
+/* Fill ENV from the envelope request; -1 with error_r when it is bad. */
+static int
+parse_envelope(const struct attr_list *req, struct cleanup_env *env,
+    const char **error_r)
+{
+	for (size_t i = 0; i < req->n; i++) {
+		const struct attr *a = &req->v[i];
+		const char *v = a->value;
+		size_t k;
+
+		if (strlen(v) != a->value_len) {
+			*error_r = err_fmt("attribute %s contains a NUL byte",
+			    a->name);
+			return -1;
+		}
+		if (i == 0)
+			continue;	/* request=message */
+		for (k = 0; k < sizeof(env_fields) / sizeof(env_fields[0]); k++)
+			if (strcmp(a->name, env_fields[k].name) == 0)
+				break;
+		if (k < sizeof(env_fields) / sizeof(env_fields[0])) {
+			free(env->fields[env_fields[k].field]);
+			env->fields[env_fields[k].field] = xstrdup(v);
+		} else if (strcmp(a->name, "sender") == 0) {
+			free(env->sender);
+			env->sender = xstrdup(v);
+		} else if (strcmp(a->name, "full_name") == 0) {
+			free(env->full_name);
+			env->full_name = xstrdup(v);
+		} else if (strcmp(a->name, "ret") == 0) {
+			if (str_casecmp(v, "full") == 0)
+				env->ret = QUEUE_RET_FULL;
+			else if (str_casecmp(v, "hdrs") == 0)
+				env->ret = QUEUE_RET_HDRS;
+			else {
+				*error_r = err_fmt("bad ret value");
+				return -1;
+			}
+		} else if (strcmp(a->name, "flags") == 0) {
+			struct strlist l;
+			int bad = 0;
+
+			strlist_init(&l);
+			strlist_split(&l, v, ", \t");
+			for (size_t j = 0; j < l.n; j++) {
+				if (strcmp(l.v[j], "8bitmime") == 0)
+					env->flags |= QUEUE_FLAG_8BITMIME;
+				else if (strcmp(l.v[j], "smtputf8") == 0)
+					env->flags |= QUEUE_FLAG_SMTPUTF8;
+				else if (strcmp(l.v[j], "local") == 0)
+					env->local = true;
+				else if (strcmp(l.v[j], "rewrite_headers") == 0)
+					env->rewrite_headers = true;
+				else
+					bad = 1;
+			}
+			strlist_release(&l);
+			if (bad) {
+				*error_r = "bad flags value";
+				return -1;
+			}
+		} else if (strcmp(a->name, "uid") == 0) {
+			uint64_t uid;
+
+			if (parse_uint(v, 0, 0x7fffffff, &uid, error_r) < 0)
+				return -1;
+			env->uid = (long)uid;
+		} else if (strcmp(a->name, "arrival") == 0) {
+			uint64_t t;
+
+			if (parse_uint(v, 1, (uint64_t)1 << 40, &t, error_r) < 0)
+				return -1;
+			env->arrival = (time_t)t;
+		} else {
+			*error_r = err_fmt("unexpected attribute %s in the "
+			    "envelope", a->name);
+			return -1;
+		}
+	}
+	if (env->sender == NULL) {
+		*error_r = "missing attribute sender";
+		return -1;
+	}
+	/* A local submission always gets its header addresses completed. */
+	if (env->local)
+		env->rewrite_headers = true;
+	return 0;
+}
+
+static int
+parse_rcpt(const struct attr_list *req, struct cleanup_env *env,
+    const char **error_r)
+{
+	const char *addr, *orcpt, *notify_s;
+	unsigned notify = 0;
+
+	if (attr_require(req, "address", &addr, error_r) < 0)
+		return -1;
+	if (addr[0] == '\0') {
+		*error_r = "empty recipient address";
+		return -1;
+	}
+	for (size_t i = 1; i < req->n; i++)
+		if (strcmp(req->v[i].name, "address") != 0 &&
+		    strcmp(req->v[i].name, "orcpt") != 0 &&
+		    strcmp(req->v[i].name, "notify") != 0) {
+			*error_r = err_fmt("unexpected attribute %s in a "
+			    "recipient", req->v[i].name);
+			return -1;
+		}
+	orcpt = attr_get(req, "orcpt");
+	notify_s = attr_get(req, "notify");
+	if (notify_s != NULL && cleanup_parse_notify(notify_s, &notify) < 0) {
+		*error_r = "bad notify value";
+		return -1;
+	}
+	cleanup_env_add_rcpt(env, addr, orcpt, notify);
+	return 0;
+}
+
+/*
+ * One message after its envelope request: recipients, content, end.
+ * Returns 0 when the reply was sent, -1 when the connection must close.
+ */
+static int
+session_message(const struct cleanup_cfg *cfg, struct reader *r,
+    struct attr_decoder *dec, struct attr_list *req, const char **error_r)
+{
+	struct cleanup_env env;
+	struct cleanup_msg *m = NULL;
+	struct cleanup_status st;
+	const char *what;
+	int rc = -1;
+
+	cleanup_env_init(&env);
+	if (parse_envelope(req, &env, error_r) < 0)
+		goto done;
+	for (;;) {
+		if (read_request(r, dec, req, error_r) <= 0) {
+			if (*error_r == NULL)
+				*error_r = "connection closed before the end "
+				    "of the message";
+			goto done;
+		}
+		if (attr_require(req, "request", &what, error_r) < 0 ||
+		    strcmp(req->v[0].name, "request") != 0) {
+			*error_r = "a request must start with request=";
+			goto done;
+		}
+		if (strcmp(what, "rcpt") == 0) {
+			if (m != NULL) {
+				*error_r = "recipient after the content";
+				goto done;
+			}
+			if (parse_rcpt(req, &env, error_r) < 0)
+				goto done;
+		} else if (strcmp(what, "data") == 0) {
+			uint64_t size;
+
+			if (req->n != 2 || attr_get_uint(req, "size", 0,
+			    CLEANUP_CHUNK_MAX, &size, error_r) < 0) {
+				if (req->n != 2)
+					*error_r = "data request must hold "
+					    "exactly size=";
+				goto done;
+			}
+			if (m == NULL)
+				m = cleanup_msg_begin(cfg, &env);
+			if (read_raw(r, m, size, error_r) < 0)
+				goto done;
+		} else if (strcmp(what, "end") == 0) {
+			if (req->n != 1) {
+				*error_r = "end request holds attributes";
+				goto done;
+			}
+			if (m == NULL)
+				m = cleanup_msg_begin(cfg, &env);
+			cleanup_msg_finish(m, &st);
+			m = NULL;
+			rc = send_reply(r->fd, &st, cfg->ipc_timeout_ms);
+			if (st.status == 0)
+				notify_qmgr(cfg);
+			if (rc < 0)
+				*error_r = "cannot send the reply";
+			goto done;
+		} else if (strcmp(what, "abort") == 0) {
+			/* The client gave the message up (its peer left). */
+			rc = 0;
+			goto done;
+		} else {
+			*error_r = err_fmt("unexpected request %s inside a "
+			    "message", what);
+			goto done;
+		}
+	}
+done:
+	cleanup_msg_abort(m);
+	cleanup_env_release(&env);
+	return rc;
+}
+
+void
+cleanup_session_run(const struct cleanup_cfg *cfg, int fd)
+{
+	struct reader *r = xcalloc(1, sizeof(*r));
+	struct attr_decoder *dec = attr_decoder_new();
+	struct attr_list req;
+	const char *error = NULL, *what;
+
+	r->fd = fd;
+	r->timeout_ms = cfg->ipc_timeout_ms;
+	attr_list_init(&req);
+	for (;;) {
+		int rc = read_request(r, dec, &req, &error);
+
+		if (rc <= 0)
+			break;
+		if (req.n == 0 || strcmp(req.v[0].name, "request") != 0 ||
+		    attr_require(&req, "request", &what, &error) < 0) {
+			error = "a request must start with request=";
+			break;
+		}
+		if (strcmp(what, "message") == 0) {
+			error = NULL;
+			if (session_message(cfg, r, dec, &req, &error) < 0)
+				break;
+		} else if (strcmp(what, "ping") == 0) {
+			struct cleanup_status st;
+
+			memset(&st, 0, sizeof(st));
+			(void)str_copy(st.text, sizeof(st.text), "2.0.0 Ok");
+			if (send_reply(fd, &st, cfg->ipc_timeout_ms) < 0)
+				break;
+		} else {
+			error = err_fmt("unexpected request %s", what);
+			break;
+		}
+	}
+	if (error != NULL) {
+		struct buf esc;
+
+		buf_init(&esc, 0);
+		log_warning("client connection: %s", log_escape(&esc, error,
+		    strlen(error)));
+		buf_release(&esc);
+	}
+	attr_list_release(&req);
+	attr_decoder_free(dec);
+	free(r);
+}
