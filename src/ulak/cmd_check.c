@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -274,6 +275,41 @@ check_folders(struct check *ck)
 	buf_release(&p);
 }
 
+/*
+ * Run as root, master makes the daemons run as mail_owner: that user must
+ * exist and must not be root.  Unprivileged, no user change happens.
+ */
+static void
+check_mail_owner(struct check *ck)
+{
+	struct buf v, where, msg;
+	const char *error;
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return;
+	buf_init(&v, 0);
+	buf_init(&where, 0);
+	buf_init(&msg, 0);
+	if (ulak_config_value(ck->cfg, "mail_owner", &v, &error) == 0) {
+		pw = getpwnam(v.data);
+		check_where(ck, "mail_owner", &where);
+		if (pw == NULL)
+			(void)buf_printf(&msg, "%s: user \"%s\" does not exist "
+			    "(create it: useradd --system %s)", where.data,
+			    v.data, v.data);
+		else if (pw->pw_uid == 0)
+			(void)buf_printf(&msg, "%s: \"%s\" is root; the "
+			    "daemons need an unprivileged user", where.data,
+			    v.data);
+		if (msg.len > 0)
+			check_error(ck, msg.data);
+	}
+	buf_release(&v);
+	buf_release(&where);
+	buf_release(&msg);
+}
+
 static void
 check_master(struct check *ck)
 {
@@ -350,6 +386,7 @@ check_run(int argc, char **argv)
 	check_master(&ck);
 	check_tables(&ck);
 	check_folders(&ck);
+	check_mail_owner(&ck);
 	strlist_release(&ck.tables);
 done:
 	config_free(ck.cfg);
@@ -382,7 +419,8 @@ const struct ulak_cmd ulak_cmd_check = {
 	    "      source is newer than its built file gets the warning\n"
 	    "      \"table X is older than its source: run ulak map X\";\n"
 	    "    - the queue folders, data_directory, the folder of\n"
-	    "      maillog_file, and the TLS certificate and key files.\n"
+	    "      maillog_file, and the TLS certificate and key files;\n"
+	    "    - when run as root: that mail_owner exists and is not root.\n"
 	    "\n"
 	    "    Nothing is printed when all is well.  Otherwise each line\n"
 	    "    starts \"ulak check: error:\" or \"ulak check: warning:\" and a\n"

@@ -49,6 +49,9 @@ struct init {
 	struct init_user *users;
 	size_t n_users;
 	const char *owner;	/* mail_owner */
+	uid_t uid;		/* of the mail users and their files */
+	gid_t gid;
+	bool chown_owner;	/* root: give the daemons' files to mail_owner */
 };
 
 /* The listeners and their offsets from the port base. */
@@ -260,8 +263,8 @@ init_users(const struct init *in, const char **error_r)
 		if (hash == NULL)
 			goto out;
 		(void)buf_printf(&t, "%s:%s:%lu:%lu::%s/home/%s:/bin/false\n",
-		    in->users[i].name, hash, (unsigned long)getuid(),
-		    (unsigned long)getgid(), in->dir, in->users[i].name);
+		    in->users[i].name, hash, (unsigned long)in->uid,
+		    (unsigned long)in->gid, in->dir, in->users[i].name);
 		free(hash);
 	}
 	rc = init_write(in->dir, "users", &t, 0640, error_r);
@@ -329,9 +332,8 @@ init_master_cf(const struct init *in, const char **error_r)
 
 	buf_init(&t, 0);
 	(void)buf_printf(&t,
-	    "# master.cf - the services of this instance, written by `ulak\n"
-	    "# init` from the built-in table with its listeners on 127.0.0.1\n"
-	    "# at %u + the usual port.\n"
+	    "# Written by `ulak init` from the built-in table below, with its\n"
+	    "# listeners moved to 127.0.0.1 at %u + the usual port.\n"
 	    "#\n", in->base);
 	while (*p != '\0') {
 		const char *nl = strchr(p, '\n');
@@ -373,6 +375,54 @@ init_master_cf(const struct init *in, const char **error_r)
 	}
 	rc = init_write(in->dir, "master.cf", &t, 0644, error_r);
 	buf_release(&t);
+	return rc;
+}
+
+static uid_t chown_uid;
+static gid_t chown_gid;
+static const char *chown_error;
+
+static int
+init_chown_one(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw)
+{
+	if (lchown(path, chown_uid, chown_gid) < 0) {
+		chown_error = err_fmt("cannot give %s to uid %lu: %s", path,
+		    (unsigned long)chown_uid, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Running as root: give mail_owner the files its daemons write or read
+ * with its privileges (homes, data, log, TLS, the users file).  The
+ * queue is master's to set up.
+ */
+static int
+init_chown(const struct init *in, const char **error_r)
+{
+	static const char *const trees[] = { "home", "data", "log", "tls",
+		"users" };
+	struct buf p;
+	int rc = 0;
+
+	if (!in->chown_owner)
+		return 0;
+	chown_uid = in->uid;
+	chown_gid = in->gid;
+	buf_init(&p, 0);
+	for (size_t i = 0; i < sizeof(trees) / sizeof(trees[0]) && rc == 0;
+	    i++) {
+		buf_reset(&p);
+		(void)buf_printf(&p, "%s/%s", in->dir, trees[i]);
+		if (nftw(p.data, init_chown_one, 16, FTW_PHYS) != 0) {
+			*error_r = chown_error != NULL ? chown_error :
+			    err_fmt("cannot walk %s", p.data);
+			rc = -1;
+		}
+	}
+	buf_release(&p);
 	return rc;
 }
 
@@ -535,6 +585,25 @@ init_run(int argc, char **argv)
 	}
 	pw = geteuid() == 0 ? NULL : getpwuid(geteuid());
 	in.owner = pw != NULL ? pw->pw_name : "ulak";
+	in.uid = getuid();
+	in.gid = getgid();
+	if (geteuid() == 0) {
+		/*
+		 * As root the daemons run as mail_owner: the mail users share
+		 * its uid (as virtual mailboxes do), and what the daemons
+		 * read or write becomes its own (init_chown).
+		 */
+		pw = getpwnam(in.owner);
+		if (pw != NULL) {
+			in.uid = pw->pw_uid;
+			in.gid = pw->pw_gid;
+			in.chown_owner = true;
+		} else {
+			ulak_warn("init", "user %s does not exist: create it "
+			    "(useradd --system %s) before `ulak start`",
+			    in.owner, in.owner);
+		}
+	}
 
 	used = init_dir_used(argv[optind], &error);
 	if (used < 0) {
@@ -582,7 +651,7 @@ init_run(int argc, char **argv)
 		    init_users(&in, &error) < 0 ||
 		    init_aliases(&in, &error) < 0 ||
 		    ulak_tls_selfsigned(cert.data, key.data, host.data,
-		    &error) < 0) {
+		    &error) < 0 || init_chown(&in, &error) < 0) {
 			ulak_err("init", "%s", error);
 			init_cleanup(dir);
 			if (created)
@@ -661,9 +730,13 @@ const struct ulak_cmd ulak_cmd_init = {
 	    "    DIR/tls/          cert.pem and key.pem: a self-signed EC P-256\n"
 	    "                      certificate for mail.DOMAIN, ten years\n"
 	    "\n"
-	    "    The users' uid and gid and mail_owner are the invoking user's\n"
-	    "    (mail_owner is \"ulak\" when run as root).  A user given\n"
-	    "    without a password gets a random one, printed once; keep it.\n"
+	    "    The users' uid and gid and mail_owner are the invoking user's.\n"
+	    "    Run as root, mail_owner is \"ulak\" (a system user that must\n"
+	    "    exist before `ulak start`); the mail users then get its uid\n"
+	    "    and gid, and the homes, data, log and TLS files and the users\n"
+	    "    file become its own, since the daemons run as that user.\n"
+	    "    A user given without a password gets a random one, printed\n"
+	    "    once; keep it.\n"
 	    "    On failure, whatever was written into DIR is removed again.\n"
 	    "\n"
 	    "OPTIONS\n"

@@ -127,3 +127,14 @@ def test_master_cf_problem(instance):
     r = instance.run("check")
     assert r.returncode == 1
     assert f"master.cf, line {n}" in r.stderr
+
+
+def test_mail_owner_must_exist_as_root(instance):
+    import os
+    import pytest
+    if os.geteuid() != 0:
+        pytest.skip("mail_owner is only checked when run as root")
+    instance.set(mail_owner="no_such_user_here")
+    r = instance.run("check")
+    assert r.returncode == 1
+    assert 'mail_owner: user "no_such_user_here" does not exist' in r.stderr

@@ -28,6 +28,19 @@ def read_main_cf(path):
     return values
 
 
+def expected_ids():
+    """uid, gid of the mail users: the invoking user's, or as root those
+    of mail_owner "ulak" when that user exists."""
+    import pwd
+    if os.geteuid() == 0:
+        try:
+            pw = pwd.getpwnam("ulak")
+            return pw.pw_uid, pw.pw_gid
+        except KeyError:
+            pass
+    return os.getuid(), os.getgid()
+
+
 def users_lines(inst):
     return [l for l in (inst.dir / "users").read_text().splitlines() if l]
 
@@ -111,7 +124,10 @@ def test_users_file(instance):
     f = lines[0].split(":")
     assert len(f) == 7
     assert f[0] == "demo"
-    assert f[2] == str(os.getuid()) and f[3] == str(os.getgid())
+    uid, gid = expected_ids()
+    assert (f[2], f[3]) == (str(uid), str(gid))
+    home = instance.dir / "home/demo/Maildir/new"
+    assert (home.stat().st_uid, home.stat().st_gid) == (uid, gid)
     assert f[4] == ""
     assert f[5] == str(instance.dir / "home/demo")
     assert f[6] == "/bin/false"
