@@ -615,6 +615,17 @@ test_commit_abort(void **state)
 	assert_int_equal(queue_writer_commit(w, id, &err), 0);
 	assert_int_equal(count_files(e->dir, "incoming"), 1);
 
+	/* An unwritable incoming/ (as on a read-only file system). */
+	if (geteuid() != 0) {
+		char path[512];
+
+		(void)snprintf(path, sizeof(path), "%s/incoming", e->dir);
+		assert_int_equal(chmod(path, 0500), 0);
+		assert_null(queue_writer_open(e->dir, &err));
+		assert_non_null(strstr(err, ": Permission denied"));
+		assert_int_equal(chmod(path, 0700), 0);
+	}
+
 	/* No queue folder: a clear error. */
 	assert_null(queue_writer_open("/nonexistent/queue", &err));
 	assert_string_equal(err, "create queue file in /nonexistent/queue/incoming: "
