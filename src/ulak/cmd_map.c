@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "config.h"
 #include "dict.h"
 #include "mem.h"
 #include "str.h"
@@ -21,19 +22,48 @@
 #define MAP_NOT_FOUND 1
 #define MAP_TROUBLE 2
 
-/* "type:name" for ARG: a bare file name means hash:, as postmap's default. */
+/*
+ * default_database_type of the instance, when its main.cf can be read;
+ * else "hash", as postmap's default.  Malloc'ed.
+ */
+static char *
+map_default_type(void)
+{
+	struct config *cfg = config_new(ulak_config_dir());
+	const char *error;
+	struct buf v;
+	char *type;
+
+	buf_init(&v, 0);
+	ulak_quiet_begin();
+	if (config_load(cfg, &error) < 0 ||
+	    ulak_config_value(cfg, "default_database_type", &v, &error) < 0 ||
+	    v.len == 0)
+		(void)buf_set_str(&v, "hash");
+	ulak_quiet_discard();
+	(void)ulak_quiet_end("map");
+	type = buf_detach(&v, NULL);
+	buf_release(&v);	/* buf_detach leaves V with fresh storage */
+	config_free(cfg);
+	return type;
+}
+
+/* "type:name" for ARG: a bare file name gets default_database_type. */
 static char *
 map_spec(const char *arg)
 {
+	static char *def_type;
 	struct buf b;
 	char *spec;
 
 	if (ulak_is_table_spec(arg))
 		return xstrdup(arg);
+	if (def_type == NULL)
+		def_type = map_default_type();
 	buf_init(&b, 0);
-	(void)buf_printf(&b, "hash:%s", arg);
+	(void)buf_printf(&b, "%s:%s", def_type, arg);
 	spec = buf_detach(&b, NULL);
-	buf_release(&b);	/* buf_detach leaves B with fresh storage */
+	buf_release(&b);
 	return spec;
 }
 
@@ -257,7 +287,8 @@ const struct ulak_cmd ulak_cmd_map = {
 	    "    never a mix.  On a syntax error the old file is kept and the\n"
 	    "    error names FILE and the line.  Tables of other types have no\n"
 	    "    built form; for them the source is only checked.  A FILE\n"
-	    "    without TYPE: means hash:FILE.\n"
+	    "    without TYPE: gets the instance's default_database_type\n"
+	    "    (hash, unless main.cf says otherwise).\n"
 	    "\n"
 	    "    The text source has one \"key value\" per line (white space\n"
 	    "    between key and value); # starts a comment line; a line that\n"
@@ -281,8 +312,8 @@ const struct ulak_cmd ulak_cmd_map = {
 	    "        Query instead of build.\n"
 	    "    -s  List every entry instead of building.\n"
 	    "    -c CONFIG_DIR\n"
-	    "        Accepted for symmetry with the other commands; tables are\n"
-	    "        named by their own paths.\n"
+	    "        The instance whose default_database_type applies to a\n"
+	    "        FILE without TYPE: (tables are named by their own paths).\n"
 	    "    -h, --help\n"
 	    "        Print this page and exit.\n"
 	    "\n"
@@ -300,6 +331,6 @@ const struct ulak_cmd ulak_cmd_map = {
 	    "    read or listed.  2 on a usage error.\n"
 	    "\n"
 	    "SEE ALSO\n"
-	    "    ulak aliases, ulak check, docs/tables.md\n",
+	    "    ulak aliases, ulak check, ulak conf (default_database_type)\n",
 	.run = map_run,
 };

@@ -148,3 +148,14 @@ def test_stale_table_warnings(instance):
     assert instance.run("map", f"hash:{src}").returncode == 0
     r = instance.run("check")
     assert (r.returncode, r.stderr) == (0, "")
+
+
+def test_default_database_type(instance):
+    src = write(instance.dir / "senders", "a@example.test OK\n")
+    instance.set(default_database_type="lmdb")
+    r = instance.run("map", src)
+    assert r.returncode == 0, r.stderr
+    assert (instance.dir / "senders.lmdb").is_file()
+    assert not (instance.dir / "senders.db").exists()
+    r = instance.run("map", "-q", "a@example.test", src)
+    assert (r.returncode, r.stdout) == (0, "OK\n")
