@@ -23,7 +23,7 @@
 
 #define ATTR_NAME_MAX 64
 #define ATTR_LINE_MAX 8192
-#define ATTR_COUNT_MAX 100
+#define ATTR_COUNT_MAX 1000
 
 /* One decoded attribute. VALUE is NUL-terminated and may contain NULs. */
 struct attr {

@@ -356,7 +356,7 @@ test_limits(void **state)
 	buf_append_str(&b, "b=1\n\n");
 	d = attr_decoder_new();
 	assert_int_equal(attr_decoder_feed(d, b.data, b.len, &used, &l, &err), -1);
-	assert_string_equal(err, "line 101: too many attributes");
+	assert_string_equal(err, "line 1001: too many attributes");
 	attr_decoder_free(d);
 	buf_release(&b);
 	attr_list_release(&l);
