@@ -36,49 +36,57 @@ struct cleanup_cfg {
 /* The reply cleanup gives for one message. */
 struct cleanup_status {
 	int status;		/* 0 = queued, 4 = try again, 5 = refused */
-	char text[256];		/* "4.3.1 Insufficient system storage" */
+	char dsn[16];		/* RFC 3463 code with status 4/5: "4.3.1" */
+	char reason[256];	/* "Insufficient system storage" */
 	char queue_id[QUEUE_ID_SIZE];
 };
 
-struct cleanup_rcpt {
-	char *address;
-	char *orcpt;		/* NULL when none */
-	unsigned notify;
+/* Who submits a message (the origin attribute of request=open). */
+enum cleanup_origin {
+	CLEANUP_ORIGIN_SMTPD,
+	CLEANUP_ORIGIN_PICKUP,
+	CLEANUP_ORIGIN_BOUNCE,
+	CLEANUP_ORIGIN_LOCAL,
 };
 
-/* The envelope of one message, as the client sent it. */
+/* The envelope of one message, as the client sent it in request=open. */
 struct cleanup_env {
+	enum cleanup_origin origin;
 	char *sender;		/* "" = null sender */
-	char *full_name;	/* local submissions: sendmail -F; or NULL */
-	struct cleanup_rcpt *rcpts;
-	size_t n_rcpts, cap_rcpts;
+	char *full_name;	/* pickup: sendmail -F; or NULL */
 	enum queue_ret ret;
 	unsigned flags;		/* QUEUE_FLAG_* */
 	char *fields[QUEUE_FIELD_COUNT];	/* QUEUE_SENDER unused here */
-	bool local;		/* local submission (pickup) */
-	bool rewrite_headers;	/* complete header addresses with $myorigin */
-	long uid;		/* local: submitting user, -1 unknown */
+	bool rewrite_headers;	/* add missing headers, complete addresses */
+	long uid;		/* pickup: submitting user, -1 unknown */
 	time_t arrival;		/* 0: now */
 };
 
 void cleanup_env_init(struct cleanup_env *env);
 void cleanup_env_release(struct cleanup_env *env);
-void cleanup_env_add_rcpt(struct cleanup_env *env, const char *address,
-    const char *orcpt, unsigned notify);
 
 struct cleanup_msg;
 
 /*
  * Start a message: open a queue file in incoming/ and fill in the envelope
- * (addresses completed with $myorigin where they lack a domain).  ENV is
- * read here and later for logging; it must outlive the message.  Never
- * NULL: an error (no space, a bad envelope value) is remembered and shows
- * in cleanup_msg_finish, and the content is then read and discarded.
+ * (the sender completed with $myorigin when it lacks a domain).  ENV must
+ * outlive the message.  Never NULL: a failure (no space, read-only
+ * folder, a bad envelope value) is remembered; cleanup_msg_status tells
+ * it, and the content is then read and discarded.
  */
 struct cleanup_msg *cleanup_msg_begin(const struct cleanup_cfg *cfg,
     const struct cleanup_env *env);
+/* The outcome so far (status 0 = fine until now) and the queue ID. */
+void cleanup_msg_status(const struct cleanup_msg *m, struct cleanup_status *st);
+/* Add a recipient (completed with $myorigin); before the first content. */
+void cleanup_msg_add_rcpt(struct cleanup_msg *m, const char *address,
+    const char *orcpt, unsigned notify);
+/* The client broke the protocol: the reply will be status 4, dsn 4.3.0. */
+void cleanup_msg_protocol_error(struct cleanup_msg *m, const char *what);
 /* Feed LEN bytes of content (any chunking).  Never fails: see finish. */
 void cleanup_msg_write(struct cleanup_msg *m, const void *data, size_t len);
+/* Content bytes fed so far. */
+uint64_t cleanup_msg_size(const struct cleanup_msg *m);
 /*
  * End of the content: add what is missing, commit the queue file (durable
  * on disk before this returns with status 0), log, and free M.  *ST gets

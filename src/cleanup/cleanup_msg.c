@@ -35,7 +35,9 @@ struct cleanup_msg {
 	struct queue_writer *w;
 	char id[QUEUE_ID_SIZE];
 	int status;			/* first failure: 4 or 5; 0 = fine */
-	char text[256];
+	char dsn[16];
+	char reason[256];
+	size_t n_rcpts;
 	enum cleanup_state state;
 	bool started;			/* Received: written */
 	struct buf sender;		/* qualified envelope sender */
@@ -52,12 +54,14 @@ struct cleanup_msg {
 
 /* Remember the first failure; later ones are consequences. */
 static void
-msg_fail(struct cleanup_msg *m, int status, const char *text)
+msg_fail(struct cleanup_msg *m, int status, const char *dsn,
+    const char *reason)
 {
 	if (m->status != 0)
 		return;
 	m->status = status;
-	(void)str_copy(m->text, sizeof(m->text), text);
+	(void)str_copy(m->dsn, sizeof(m->dsn), dsn);
+	(void)str_copy(m->reason, sizeof(m->reason), reason);
 }
 
 static void
@@ -65,7 +69,21 @@ msg_storage_fail(struct cleanup_msg *m, const char *why)
 {
 	if (m->status == 0)
 		log_warning("%s: cannot write queue file: %s", m->id, why);
-	msg_fail(m, 4, "4.3.1 Insufficient system storage");
+	msg_fail(m, 4, "4.3.1", "Insufficient system storage");
+}
+
+void
+cleanup_msg_protocol_error(struct cleanup_msg *m, const char *what)
+{
+	if (m->status == 0) {
+		struct buf esc;
+
+		buf_init(&esc, 0);
+		log_warning("%s: client protocol error: %s", m->id,
+		    log_escape(&esc, what, strlen(what)));
+		buf_release(&esc);
+	}
+	msg_fail(m, 4, "4.3.0", "internal protocol error");
 }
 
 /* Write content bytes to the queue file (the Received: header first). */
@@ -80,7 +98,7 @@ emit_received(struct cleanup_msg *m)
 
 	m->started = true;
 	memset(&r, 0, sizeof(r));
-	r.local = env->local;
+	r.local = env->origin != CLEANUP_ORIGIN_SMTPD;
 	r.uid = env->uid;
 	r.helo = env->fields[QUEUE_HELO_NAME];
 	r.client_name = env->fields[QUEUE_CLIENT_NAME];
@@ -88,7 +106,7 @@ emit_received(struct cleanup_msg *m)
 	r.protocol = env->fields[QUEUE_PROTOCOL];
 	r.hostname = m->cfg->myhostname;
 	r.queue_id = m->id;
-	r.rcpt = env->n_rcpts == 1 ? m->first_rcpt.data : NULL;
+	r.rcpt = m->n_rcpts == 1 ? m->first_rcpt.data : NULL;
 	r.when = env->arrival != 0 ? env->arrival : time(NULL);
 	buf_init(&b, 0);
 	(void)rfc822_build_received(&b, &r);
@@ -129,31 +147,9 @@ cleanup_env_release(struct cleanup_env *env)
 {
 	free(env->sender);
 	free(env->full_name);
-	for (size_t i = 0; i < env->n_rcpts; i++) {
-		free(env->rcpts[i].address);
-		free(env->rcpts[i].orcpt);
-	}
-	free(env->rcpts);
 	for (int f = 0; f < QUEUE_FIELD_COUNT; f++)
 		free(env->fields[f]);
 	cleanup_env_init(env);
-}
-
-void
-cleanup_env_add_rcpt(struct cleanup_env *env, const char *address,
-    const char *orcpt, unsigned notify)
-{
-	struct cleanup_rcpt *r;
-
-	if (env->n_rcpts == env->cap_rcpts) {
-		env->cap_rcpts = env->cap_rcpts ? env->cap_rcpts * 2 : 8;
-		env->rcpts = xreallocarray(env->rcpts, env->cap_rcpts,
-		    sizeof(*env->rcpts));
-	}
-	r = &env->rcpts[env->n_rcpts++];
-	r->address = xstrdup(address);
-	r->orcpt = orcpt != NULL && orcpt[0] != '\0' ? xstrdup(orcpt) : NULL;
-	r->notify = notify;
 }
 
 int
@@ -205,12 +201,6 @@ cleanup_msg_begin(const struct cleanup_cfg *cfg,
 	 * without a domain are completed, whoever sent them. */
 	rfc822_qualify_addr(&m->sender, env->sender != NULL ? env->sender : "",
 	    cfg->myorigin);
-	if (env->n_rcpts == 0) {
-		msg_fail(m, 5, "5.5.1 No recipients specified");
-		return m;
-	}
-	rfc822_qualify_addr(&m->first_rcpt, env->rcpts[0].address,
-	    cfg->myorigin);
 
 	m->w = queue_writer_open(cfg->queue_directory, &error);
 	if (m->w == NULL) {
@@ -231,30 +221,58 @@ cleanup_msg_begin(const struct cleanup_cfg *cfg,
 		queue_writer_set_arrival(m->w, env->arrival);
 	queue_writer_set_ret(m->w, env->ret);
 	queue_writer_set_flags(m->w, env->flags);
-	for (size_t i = 0; i < env->n_rcpts; i++) {
-		struct buf a;
-		int rc;
-
-		buf_init(&a, 0);
-		rfc822_qualify_addr(&a, env->rcpts[i].address, cfg->myorigin);
-		rc = queue_writer_add_rcpt(m->w, a.data, env->rcpts[i].orcpt,
-		    env->rcpts[i].notify, &error);
-		buf_release(&a);
-		if (rc < 0)
-			goto bad;
-	}
 	return m;
 bad:
 	log_warning("%s: bad envelope: %s", m->id, error);
-	msg_fail(m, 5, "5.5.4 Invalid envelope parameter");
+	msg_fail(m, 5, "5.5.4", "Invalid envelope parameter");
 	return m;
+}
+
+void
+cleanup_msg_status(const struct cleanup_msg *m, struct cleanup_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->status = m->status;
+	(void)str_copy(st->queue_id, sizeof(st->queue_id), m->id);
+	(void)str_copy(st->dsn, sizeof(st->dsn), m->dsn);
+	(void)str_copy(st->reason, sizeof(st->reason), m->reason);
+}
+
+void
+cleanup_msg_add_rcpt(struct cleanup_msg *m, const char *address,
+    const char *orcpt, unsigned notify)
+{
+	const char *error;
+	struct buf a;
+
+	if (m->started || m->size > 0) {
+		cleanup_msg_protocol_error(m, "recipient after the content");
+		return;
+	}
+	buf_init(&a, 0);
+	rfc822_qualify_addr(&a, address, m->cfg->myorigin);
+	if (m->n_rcpts == 0)
+		buf_set_str(&m->first_rcpt, a.data);
+	m->n_rcpts++;
+	if (m->status == 0 && m->w != NULL &&
+	    queue_writer_add_rcpt(m->w, a.data, orcpt, notify, &error) < 0) {
+		log_warning("%s: bad recipient: %s", m->id, error);
+		msg_fail(m, 5, "5.1.3", "Bad recipient address syntax");
+	}
+	buf_release(&a);
+}
+
+uint64_t
+cleanup_msg_size(const struct cleanup_msg *m)
+{
+	return m->size;
 }
 
 /* Headers added to local submissions (always_add_missing_headers: all). */
 static bool
 msg_add_missing(const struct cleanup_msg *m)
 {
-	return m->env->local || m->cfg->always_add_missing_headers;
+	return m->env->rewrite_headers || m->cfg->always_add_missing_headers;
 }
 
 /* A complete logical header (with its CRLF) is in m->hdr: act on it. */
@@ -277,7 +295,7 @@ header_done(struct cleanup_msg *m)
 	    (name_len == 12 && str_ncasecmp(h, "Delivered-To", 12) == 0)) {
 		/* RFC 5321 6.3: a loop shows as a pile of trace headers. */
 		if (++m->hops > m->cfg->hopcount_limit)
-			msg_fail(m, 5, "5.4.6 Too many hops");
+			msg_fail(m, 5, "5.4.6", "Too many hops");
 	} else if (name_len == 10 && str_ncasecmp(h, "Message-ID", 10) == 0) {
 		if (!m->have_msgid && colon != NULL) {
 			size_t vlen = (size_t)(h + len - (colon + 1));
@@ -358,8 +376,8 @@ header_line(struct cleanup_msg *m, const char *line, size_t len, bool had_eol)
 {
 	if (memchr(line, '\0', len) != NULL) {
 		/* Nothing downstream can represent this header faithfully. */
-		msg_fail(m, 5, "5.6.0 Malformed message header: it contains a "
-		    "NUL byte");
+		msg_fail(m, 5, "5.6.0", "Malformed message header: it "
+		    "contains a NUL byte");
 		return;
 	}
 	if (len == 0 && had_eol) {
@@ -417,10 +435,12 @@ cleanup_msg_write(struct cleanup_msg *m, const void *data, size_t len)
 {
 	const char *p = data;
 
+	if (m->size == 0 && len > 0 && m->n_rcpts == 0)
+		cleanup_msg_protocol_error(m, "content before any recipient");
 	m->size += len;
 	if (m->cfg->message_size_limit > 0 &&
 	    m->size > m->cfg->message_size_limit)
-		msg_fail(m, 5, "5.3.4 Message size exceeds fixed limit");
+		msg_fail(m, 5, "5.3.4", "Message size exceeds fixed limit");
 	if (m->status != 0)
 		return;
 	while (len > 0 && m->state == CLEANUP_STATE_HEADERS) {
@@ -469,7 +489,8 @@ cleanup_msg_finish(struct cleanup_msg *m, struct cleanup_status *st)
 {
 	const char *error;
 
-	memset(st, 0, sizeof(*st));
+	if (m->n_rcpts == 0)
+		cleanup_msg_protocol_error(m, "no recipient");
 	if (m->status == 0 && m->state == CLEANUP_STATE_HEADERS) {
 		if (m->line.len > 0)
 			line_complete(m, false);
@@ -486,10 +507,8 @@ cleanup_msg_finish(struct cleanup_msg *m, struct cleanup_status *st)
 		if (queue_writer_commit(w, id, &error) < 0)
 			msg_storage_fail(m, error);
 	}
-	st->status = m->status;
-	(void)str_copy(st->queue_id, sizeof(st->queue_id), m->id);
+	cleanup_msg_status(m, st);
 	if (m->status == 0) {
-		(void)str_copy(st->text, sizeof(st->text), "2.0.0 Ok");
 		if (m->message_id != NULL) {
 			struct buf esc;
 
@@ -505,16 +524,15 @@ cleanup_msg_finish(struct cleanup_msg *m, struct cleanup_status *st)
 			log_info("%s: from=<%s>, size=%llu, nrcpt=%zu "
 			    "(queue incoming)", m->id, log_escape(&esc,
 			    m->sender.data, m->sender.len),
-			    (unsigned long long)m->size, m->env->n_rcpts);
+			    (unsigned long long)m->size, m->n_rcpts);
 			buf_release(&esc);
 		}
 	} else {
 		struct buf esc;
 
-		(void)str_copy(st->text, sizeof(st->text), m->text);
 		buf_init(&esc, 0);
-		log_info("%s: %s: %s; from=<%s>", m->id,
-		    m->status == 5 ? "reject" : "defer", m->text,
+		log_info("%s: %s: %s %s; from=<%s>", m->id,
+		    m->status == 5 ? "reject" : "defer", m->dsn, m->reason,
 		    log_escape(&esc, m->sender.data, m->sender.len));
 		buf_release(&esc);
 	}

@@ -160,9 +160,12 @@ send_reply(int fd, const struct cleanup_status *st, int timeout_ms)
 
 	buf_init(&out, 0);
 	attr_encode_uint(&out, "status", (uint64_t)st->status, &error);
-	if (st->status == 0 && st->queue_id[0] != '\0')
+	if (st->status == 0)
 		attr_encode(&out, "queue_id", st->queue_id, &error);
-	attr_encode(&out, "reason", st->text, &error);
+	else {
+		attr_encode(&out, "dsn", st->dsn, &error);
+		attr_encode(&out, "reason", st->reason, &error);
+	}
 	attr_encode_end(&out);
 	rc = attr_send(fd, out.data, out.len, timeout_ms, &error);
 	if (rc < 0)
@@ -171,7 +174,7 @@ send_reply(int fd, const struct cleanup_status *st, int timeout_ms)
 	return rc;
 }
 
-/* Envelope attributes that map one to one onto queue file fields. */
+/* Attributes of request=open that map one to one onto queue file fields. */
 static const struct {
 	const char *name;
 	enum queue_field field;
@@ -185,42 +188,73 @@ static const struct {
 	{ "sasl_username", QUEUE_SASL_USERNAME },
 };
 
-/* Fill ENV from the envelope request; -1 with error_r when it is bad. */
+static const struct {
+	const char *name;
+	enum cleanup_origin origin;
+} origins[] = {
+	{ "smtpd", CLEANUP_ORIGIN_SMTPD },
+	{ "pickup", CLEANUP_ORIGIN_PICKUP },
+	{ "bounce", CLEANUP_ORIGIN_BOUNCE },
+	{ "local", CLEANUP_ORIGIN_LOCAL },
+};
+
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Every attribute request=open may hold (each at most once). */
+static const char *const open_attrs[] = {
+	"request", "origin", "sender", "ret", "envid", "flags", "arrival_time",
+	"client_name", "client_address", "client_port", "helo_name",
+	"protocol", "sasl_username", "full_name", "uid", "rewrite_headers",
+};
+
+/* Fill ENV from request=open; -1 with error_r when it is bad. */
 static int
-parse_envelope(const struct attr_list *req, struct cleanup_env *env,
+parse_open(const struct attr_list *req, struct cleanup_env *env,
     const char **error_r)
 {
+	const char *origin = NULL;
+	bool rewrite_set = false, rewrite = false;
+	size_t k;
+
 	for (size_t i = 0; i < req->n; i++) {
 		const struct attr *a = &req->v[i];
 		const char *v = a->value;
-		size_t k;
 
+		for (k = 0; k < N_ELEMS(open_attrs); k++)
+			if (strcmp(a->name, open_attrs[k]) == 0)
+				break;
+		if (k == N_ELEMS(open_attrs)) {
+			*error_r = err_fmt("unexpected attribute %s in "
+			    "request=open", a->name);
+			return -1;
+		}
+		if (attr_count(req, a->name) != 1) {
+			*error_r = err_fmt("repeated attribute %s", a->name);
+			return -1;
+		}
 		if (strlen(v) != a->value_len) {
 			*error_r = err_fmt("attribute %s contains a NUL byte",
 			    a->name);
 			return -1;
 		}
-		if (i == 0)
-			continue;	/* request=message */
-		for (k = 0; k < sizeof(env_fields) / sizeof(env_fields[0]); k++)
+		for (k = 0; k < N_ELEMS(env_fields); k++)
 			if (strcmp(a->name, env_fields[k].name) == 0)
 				break;
-		if (k < sizeof(env_fields) / sizeof(env_fields[0])) {
-			free(env->fields[env_fields[k].field]);
+		if (k < N_ELEMS(env_fields)) {
 			env->fields[env_fields[k].field] = xstrdup(v);
+		} else if (strcmp(a->name, "origin") == 0) {
+			origin = v;
 		} else if (strcmp(a->name, "sender") == 0) {
-			free(env->sender);
 			env->sender = xstrdup(v);
 		} else if (strcmp(a->name, "full_name") == 0) {
-			free(env->full_name);
 			env->full_name = xstrdup(v);
 		} else if (strcmp(a->name, "ret") == 0) {
-			if (str_casecmp(v, "full") == 0)
+			if (strcmp(v, "full") == 0)
 				env->ret = QUEUE_RET_FULL;
-			else if (str_casecmp(v, "hdrs") == 0)
+			else if (strcmp(v, "hdrs") == 0)
 				env->ret = QUEUE_RET_HDRS;
 			else {
-				*error_r = err_fmt("bad ret value");
+				*error_r = "bad ret value";
 				return -1;
 			}
 		} else if (strcmp(a->name, "flags") == 0) {
@@ -228,16 +262,12 @@ parse_envelope(const struct attr_list *req, struct cleanup_env *env,
 			int bad = 0;
 
 			strlist_init(&l);
-			strlist_split(&l, v, ", \t");
+			strlist_split(&l, v, ",");
 			for (size_t j = 0; j < l.n; j++) {
 				if (strcmp(l.v[j], "8bitmime") == 0)
 					env->flags |= QUEUE_FLAG_8BITMIME;
 				else if (strcmp(l.v[j], "smtputf8") == 0)
 					env->flags |= QUEUE_FLAG_SMTPUTF8;
-				else if (strcmp(l.v[j], "local") == 0)
-					env->local = true;
-				else if (strcmp(l.v[j], "rewrite_headers") == 0)
-					env->rewrite_headers = true;
 				else
 					bad = 1;
 			}
@@ -252,62 +282,93 @@ parse_envelope(const struct attr_list *req, struct cleanup_env *env,
 			if (parse_uint(v, 0, 0x7fffffff, &uid, error_r) < 0)
 				return -1;
 			env->uid = (long)uid;
-		} else if (strcmp(a->name, "arrival") == 0) {
+		} else if (strcmp(a->name, "arrival_time") == 0) {
 			uint64_t t;
 
 			if (parse_uint(v, 1, (uint64_t)1 << 40, &t, error_r) < 0)
 				return -1;
 			env->arrival = (time_t)t;
-		} else {
-			*error_r = err_fmt("unexpected attribute %s in the "
-			    "envelope", a->name);
-			return -1;
+		} else if (strcmp(a->name, "rewrite_headers") == 0) {
+			if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0) {
+				*error_r = "bad rewrite_headers value";
+				return -1;
+			}
+			rewrite_set = true;
+			rewrite = strcmp(v, "yes") == 0;
 		}
 	}
+	if (origin == NULL) {
+		*error_r = "missing attribute origin";
+		return -1;
+	}
+	for (k = 0; k < N_ELEMS(origins); k++)
+		if (strcmp(origin, origins[k].name) == 0)
+			break;
+	if (k == N_ELEMS(origins)) {
+		*error_r = "bad origin value";
+		return -1;
+	}
+	env->origin = origins[k].origin;
 	if (env->sender == NULL) {
 		*error_r = "missing attribute sender";
 		return -1;
 	}
-	/* A local submission always gets its header addresses completed. */
-	if (env->local)
-		env->rewrite_headers = true;
+	/*
+	 * Local submissions get missing headers and unqualified header
+	 * addresses completed (Postfix: local_header_rewrite_clients);
+	 * smtpd asks for it per client with rewrite_headers=yes.
+	 */
+	env->rewrite_headers = rewrite_set ? rewrite :
+	    env->origin == CLEANUP_ORIGIN_PICKUP;
 	return 0;
 }
 
+/* request=rcpt; -1 with error_r when it is bad (the message fails). */
 static int
-parse_rcpt(const struct attr_list *req, struct cleanup_env *env,
+parse_rcpt(const struct attr_list *req, struct cleanup_msg *m,
     const char **error_r)
 {
 	const char *addr, *orcpt, *notify_s;
 	unsigned notify = 0;
 
+	for (size_t i = 1; i < req->n; i++) {
+		const char *n = req->v[i].name;
+
+		if (strcmp(n, "address") != 0 && strcmp(n, "orcpt") != 0 &&
+		    strcmp(n, "notify") != 0) {
+			*error_r = err_fmt("unexpected attribute %s in "
+			    "request=rcpt", n);
+			return -1;
+		}
+		if (attr_count(req, n) != 1) {
+			*error_r = err_fmt("repeated attribute %s", n);
+			return -1;
+		}
+	}
 	if (attr_require(req, "address", &addr, error_r) < 0)
 		return -1;
 	if (addr[0] == '\0') {
 		*error_r = "empty recipient address";
 		return -1;
 	}
-	for (size_t i = 1; i < req->n; i++)
-		if (strcmp(req->v[i].name, "address") != 0 &&
-		    strcmp(req->v[i].name, "orcpt") != 0 &&
-		    strcmp(req->v[i].name, "notify") != 0) {
-			*error_r = err_fmt("unexpected attribute %s in a "
-			    "recipient", req->v[i].name);
-			return -1;
-		}
 	orcpt = attr_get(req, "orcpt");
 	notify_s = attr_get(req, "notify");
+	if (attr_get_bin(req, "orcpt", NULL) != NULL && orcpt == NULL) {
+		*error_r = "attribute orcpt contains a NUL byte";
+		return -1;
+	}
 	if (notify_s != NULL && cleanup_parse_notify(notify_s, &notify) < 0) {
 		*error_r = "bad notify value";
 		return -1;
 	}
-	cleanup_env_add_rcpt(env, addr, orcpt, notify);
+	cleanup_msg_add_rcpt(m, addr, orcpt, notify);
 	return 0;
 }
 
 /*
- * One message after its envelope request: recipients, content, end.
- * Returns 0 when the reply was sent, -1 when the connection must close.
+ * One message after its request=open: reply to the open, then rcpt, data
+ * and end requests.  Returns 0 when the message is over (reply sent), -1
+ * when the connection must close.
  */
 static int
 session_message(const struct cleanup_cfg *cfg, struct reader *r,
@@ -320,8 +381,34 @@ session_message(const struct cleanup_cfg *cfg, struct reader *r,
 	int rc = -1;
 
 	cleanup_env_init(&env);
-	if (parse_envelope(req, &env, error_r) < 0)
+	if (parse_open(req, &env, error_r) < 0) {
+		/* Answer, so the client knows why; it may open again. */
+		struct buf esc;
+
+		buf_init(&esc, 0);
+		log_warning("client protocol error: %s",
+		    log_escape(&esc, *error_r, strlen(*error_r)));
+		buf_release(&esc);
+		memset(&st, 0, sizeof(st));
+		st.status = 4;
+		(void)str_copy(st.dsn, sizeof(st.dsn), "4.3.0");
+		(void)str_copy(st.reason, sizeof(st.reason),
+		    "internal protocol error");
+		*error_r = NULL;
+		rc = send_reply(r->fd, &st, cfg->ipc_timeout_ms);
 		goto done;
+	}
+	m = cleanup_msg_begin(cfg, &env);
+	cleanup_msg_status(m, &st);
+	if (send_reply(r->fd, &st, cfg->ipc_timeout_ms) < 0) {
+		*error_r = "cannot send the reply";
+		goto done;
+	}
+	if (st.status != 0) {
+		/* The client must not send the rest of this message. */
+		rc = 0;
+		goto done;
+	}
 	for (;;) {
 		if (read_request(r, dec, req, error_r) <= 0) {
 			if (*error_r == NULL)
@@ -329,50 +416,51 @@ session_message(const struct cleanup_cfg *cfg, struct reader *r,
 				    "of the message";
 			goto done;
 		}
-		if (attr_require(req, "request", &what, error_r) < 0 ||
-		    strcmp(req->v[0].name, "request") != 0) {
+		if (strcmp(req->v[0].name, "request") != 0 ||
+		    attr_count(req, "request") != 1 ||
+		    attr_require(req, "request", &what, error_r) < 0) {
 			*error_r = "a request must start with request=";
 			goto done;
 		}
 		if (strcmp(what, "rcpt") == 0) {
-			if (m != NULL) {
-				*error_r = "recipient after the content";
-				goto done;
-			}
-			if (parse_rcpt(req, &env, error_r) < 0)
-				goto done;
-		} else if (strcmp(what, "data") == 0) {
-			uint64_t size;
+			const char *why;
 
-			if (req->n != 2 || attr_get_uint(req, "size", 0,
-			    CLEANUP_CHUNK_MAX, &size, error_r) < 0) {
+			if (parse_rcpt(req, m, &why) < 0)
+				cleanup_msg_protocol_error(m, why);
+		} else if (strcmp(what, "data") == 0) {
+			uint64_t length;
+
+			if (req->n != 2 || attr_get_uint(req, "length", 1,
+			    CLEANUP_CHUNK_MAX, &length, error_r) < 0) {
+				/* How many bytes follow is unknown: stop. */
 				if (req->n != 2)
-					*error_r = "data request must hold "
-					    "exactly size=";
+					*error_r = "request=data must hold "
+					    "exactly length=";
 				goto done;
 			}
-			if (m == NULL)
-				m = cleanup_msg_begin(cfg, &env);
-			if (read_raw(r, m, size, error_r) < 0)
+			if (read_raw(r, m, length, error_r) < 0)
 				goto done;
 		} else if (strcmp(what, "end") == 0) {
-			if (req->n != 1) {
-				*error_r = "end request holds attributes";
-				goto done;
-			}
-			if (m == NULL)
-				m = cleanup_msg_begin(cfg, &env);
+			uint64_t length;
+			const char *why;
+
+			if (req->n != 2 || attr_get_uint(req, "content_length",
+			    0, UINT64_MAX, &length, &why) < 0)
+				cleanup_msg_protocol_error(m, req->n != 2 ?
+				    "request=end must hold exactly "
+				    "content_length=" : why);
+			else if (length != cleanup_msg_size(m))
+				cleanup_msg_protocol_error(m, err_fmt(
+				    "content_length=%llu but %llu bytes came",
+				    (unsigned long long)length,
+				    (unsigned long long)cleanup_msg_size(m)));
 			cleanup_msg_finish(m, &st);
 			m = NULL;
 			rc = send_reply(r->fd, &st, cfg->ipc_timeout_ms);
-			if (st.status == 0)
-				notify_qmgr(cfg);
 			if (rc < 0)
 				*error_r = "cannot send the reply";
-			goto done;
-		} else if (strcmp(what, "abort") == 0) {
-			/* The client gave the message up (its peer left). */
-			rc = 0;
+			else if (st.status == 0)
+				notify_qmgr(cfg);
 			goto done;
 		} else {
 			*error_r = err_fmt("unexpected request %s inside a "
@@ -402,26 +490,20 @@ cleanup_session_run(const struct cleanup_cfg *cfg, int fd)
 
 		if (rc <= 0)
 			break;
-		if (req.n == 0 || strcmp(req.v[0].name, "request") != 0 ||
+		if (strcmp(req.v[0].name, "request") != 0 ||
+		    attr_count(&req, "request") != 1 ||
 		    attr_require(&req, "request", &what, &error) < 0) {
 			error = "a request must start with request=";
 			break;
 		}
-		if (strcmp(what, "message") == 0) {
-			error = NULL;
-			if (session_message(cfg, r, dec, &req, &error) < 0)
-				break;
-		} else if (strcmp(what, "ping") == 0) {
-			struct cleanup_status st;
-
-			memset(&st, 0, sizeof(st));
-			(void)str_copy(st.text, sizeof(st.text), "2.0.0 Ok");
-			if (send_reply(fd, &st, cfg->ipc_timeout_ms) < 0)
-				break;
-		} else {
-			error = err_fmt("unexpected request %s", what);
+		if (strcmp(what, "open") != 0) {
+			error = err_fmt("unexpected request %s outside a "
+			    "message", what);
 			break;
 		}
+		error = NULL;
+		if (session_message(cfg, r, dec, &req, &error) < 0)
+			break;
 	}
 	if (error != NULL) {
 		struct buf esc;

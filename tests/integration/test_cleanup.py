@@ -86,8 +86,8 @@ def test_local_submission_gets_missing_headers(cleanup):
     r = c.send_message("joe", ["root", "ann@other.example"],
                        "To: root, Ann <ann@other.example>\r\nCc: bob\r\n"
                        "Subject: s\r\n\r\nhello\r\n",
-                       env=(("flags", "local"), ("uid", "1000"),
-                            ("full_name", "Joe User"), ("protocol", "local")))
+                       env=(("uid", "1000"), ("full_name", "Joe User"),
+                            ("protocol", "local")), origin="pickup")
     assert r["status"] == "0", r
     q = only_file(cleanup)
     qid = q.id
@@ -137,7 +137,7 @@ def test_size_limit_refused_nothing_left(cleanup):
     r = c.send_message("a@b.example", ["u@example.test"],
                        "Subject: x\r\n\r\n" + "y" * 5000)
     assert r["status"] == "5"
-    assert r["reason"].startswith("5.3.4 ")
+    assert r["dsn"] == "5.3.4"
     assert all_files(cleanup.queue) == []
     # The connection is still usable for the next message.
     r = c.send_message("a@b.example", ["u@example.test"], "Subject: x\r\n\r\n")
@@ -149,7 +149,7 @@ def test_nul_in_headers_refused(cleanup):
     r = c.send_message("a@b.example", ["u@example.test"],
                        b"Subject: a\x00b\r\n\r\nbody\r\n")
     assert r["status"] == "5"
-    assert "NUL" in r["reason"] and r["reason"].startswith("5.6.0")
+    assert "NUL" in r["reason"] and r["dsn"] == "5.6.0"
     assert all_files(cleanup.queue) == []
     # A NUL in the body is content (queue files hold any byte).
     r = c.send_message("a@b.example", ["u@example.test"],
@@ -160,7 +160,7 @@ def test_nul_in_headers_refused(cleanup):
 def test_hop_count_limit(cleanup):
     msg = "".join(f"Received: from h{i}\r\n" for i in range(60)) + "\r\nx\r\n"
     r = client(cleanup).send_message("a@b.example", ["u@example.test"], msg)
-    assert r["status"] == "5" and r["reason"].startswith("5.4.6"), r
+    assert r["status"] == "5" and r["dsn"] == "5.4.6", r
 
 
 def test_long_header_truncated_and_non_header_line(cleanup):
@@ -184,7 +184,7 @@ def test_disconnect_mid_stream_leaves_nothing(cleanup):
     c.send_message("a@b.example", ["u@example.test"],
                    "Subject: x\r\n\r\n" + "z" * 200000, end=False)
     # Half a chunk, then the connection goes.
-    c.sock.sendall(b"request=data\nsize=1000\n\nonly a part")
+    c.sock.sendall(b"request=data\nlength=1000\n\nonly a part")
     c.close()
     wait_for(lambda: "lost connection" in cleanup.logtext() or
              "closed inside" in cleanup.logtext(), what="abort logged")
@@ -195,23 +195,41 @@ def test_disconnect_mid_stream_leaves_nothing(cleanup):
     assert r["status"] == "0"
 
 
-def test_protocol_error_drops_connection(cleanup):
+def test_protocol_errors(cleanup):
     c = client(cleanup)
-    c.request(("request", "message"), ("sender", "a@b"), ("bogus", "1"))
+    # A bad open gets status 4; the connection stays usable.
+    for env in ((("bogus", "1"),), (("ret", "most"),), (("flags", "x"),),
+                (("sender", "again"),)):
+        r = c.open("a@b", env)
+        assert (r["status"], r["dsn"]) == ("4", "4.3.0"), env
+    r = c.open("a@b", origin="martian")
+    assert r["status"] == "4"
+    # Content length that does not match: status 4, nothing queued.
+    c.send_message("a@b.example", ["u@example.test"], "Subject: x\r\n\r\n",
+                   end=False)
+    r = c.end(length=3)
+    assert (r["status"], r["dsn"]) == ("4", "4.3.0")
+    # No recipient, a bad notify: status 4.
+    r = c.send_message("a@b.example", [], "Subject: x\r\n\r\n")
+    assert r["status"] == "4"
+    r = c.send_message("a@b.example", [("u@example.test", "", "never,delay")],
+                       "Subject: x\r\n\r\n")
+    assert r["status"] == "4"
+    assert all_files(cleanup.queue) == []
+    # A request that is not in the protocol ends the connection.
+    c.request(("request", "ping"))
     with pytest.raises((EOFError, ConnectionResetError)):
         c.reply()
-    assert all_files(cleanup.queue) == []
+    c = client(cleanup)
+    c.open("a@b")
+    c.sock.sendall(b"request=data\nlength=0\n\n")
+    with pytest.raises((EOFError, ConnectionResetError)):
+        c.reply()
     c = client(cleanup)
     c.sock.sendall(b"not an attribute line\n\n")
     with pytest.raises((EOFError, ConnectionResetError)):
         c.reply()
     assert "client connection:" in cleanup.logtext()
-
-
-def test_no_recipients_refused(cleanup):
-    r = client(cleanup).send_message("a@b.example", [], "Subject: x\r\n\r\n")
-    assert r["status"] == "5"
-    assert all_files(cleanup.queue) == []
 
 
 def test_file_size_limit_gives_status_4_and_no_file(inst):
@@ -224,7 +242,7 @@ def test_file_size_limit_gives_status_4_and_no_file(inst):
     r = c.send_message("a@b.example", ["u@example.test"],
                        "Subject: x\r\n\r\n" + "y" * 300000, chunk=65536)
     assert r["status"] == "4", r
-    assert r["reason"] == "4.3.1 Insufficient system storage"
+    assert (r["dsn"], r["reason"]) == ("4.3.1", "Insufficient system storage")
     assert all_files(inst.queue) == []
     assert inst.procs["cleanup"].poll() is None
     # Small messages still work on the same connection.
@@ -241,8 +259,9 @@ def test_read_only_incoming_gives_status_4(cleanup):
                                          "Subject: x\r\n\r\nbody\r\n")
     finally:
         os.chmod(cleanup.queue / "incoming", 0o700)
+    # The queue file cannot even be created: request=open says so.
     assert r["status"] == "4", r
-    assert r["reason"] == "4.3.1 Insufficient system storage"
+    assert (r["dsn"], r["reason"]) == ("4.3.1", "Insufficient system storage")
     assert all_files(cleanup.queue) == []
 
 
@@ -256,15 +275,12 @@ def test_many_concurrent_clients(cleanup):
         r = c.send_message("a@b.example", [f"u{i}@example.test"],
                            f"Subject: {i}\r\n\r\n")
         assert r["status"] == "0"
-    slow.sock.sendall(b"request=end\n\n")
-    assert slow.reply()["status"] == "0"
+    assert slow.end()["status"] == "0"
     assert len(queue_files(cleanup.queue)) == 11
 
 
 def test_sigterm_mid_message_leaves_nothing(cleanup):
     c = client(cleanup)
-    c.request(("request", "ping"))
-    assert c.reply()["status"] == "0"
     c.send_message("a@b.example", ["u@example.test"], "Subject: x\r\n\r\n" +
                    "b" * 100000, end=False)
     wait_for(lambda: any(n.startswith(".tmp-") for n in
@@ -276,17 +292,14 @@ def test_sigterm_mid_message_leaves_nothing(cleanup):
 
 def test_sigusr1_drains(cleanup):
     c = client(cleanup)
-    # A round trip first: the daemon has its signal handlers by then.
-    c.request(("request", "ping"))
-    assert c.reply()["status"] == "0"
+    # request=open is a round trip: the daemon has its signal handlers.
     c.send_message("a@b.example", ["u@example.test"], "Subject: x\r\n",
                    end=False)
     p = cleanup.procs["cleanup"]
     p.send_signal(signal.SIGUSR1)
     wait_for(lambda: "draining" in cleanup.logtext(), what="draining")
     assert p.poll() is None
-    c.sock.sendall(b"request=end\n\n")
-    assert c.reply()["status"] == "0"
+    assert c.end()["status"] == "0"
     c.close()
     assert p.wait(10) == 0
 

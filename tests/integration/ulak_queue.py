@@ -142,28 +142,44 @@ class CleanupClient:
             out[n.decode()] = unescape(v).decode()
         return out
 
+    def open(self, sender, env=(), origin="smtpd"):
+        """request=open; returns its reply."""
+        self.request(("request", "open"), ("origin", origin),
+                     ("sender", sender), *env)
+        return self.reply()
+
     def send_message(self, sender, rcpts, content, env=(), chunk=4096,
-                     end=True):
+                     end=True, origin="smtpd"):
         """Send one message; RCPTS are addresses or (address, orcpt,
-        notify) tuples.  Returns the reply dict when END."""
-        self.request(("request", "message"), ("sender", sender), *env)
-        for r in rcpts:
-            if isinstance(r, str):
-                r = (r,)
-            pairs = [("request", "rcpt"), ("address", r[0])]
-            if len(r) > 1 and r[1]:
-                pairs.append(("orcpt", r[1]))
-            if len(r) > 2 and r[2]:
-                pairs.append(("notify", r[2]))
+        notify) tuples.  Returns the reply to request=end (or the failed
+        reply to request=open), or None when not END."""
+        r = self.open(sender, env, origin)
+        if r["status"] != "0":
+            return r
+        self.open_reply = r
+        for rc in rcpts:
+            if isinstance(rc, str):
+                rc = (rc,)
+            pairs = [("request", "rcpt"), ("address", rc[0])]
+            if len(rc) > 1 and rc[1]:
+                pairs.append(("orcpt", rc[1]))
+            if len(rc) > 2 and rc[2]:
+                pairs.append(("notify", rc[2]))
             self.request(*pairs)
         if isinstance(content, str):
             content = content.encode()
         for i in range(0, len(content), chunk):
             part = content[i:i + chunk]
-            self.sock.sendall(b"request=data\nsize=%d\n\n" % len(part) + part)
+            self.sock.sendall(b"request=data\nlength=%d\n\n" % len(part) +
+                              part)
+        self.length = len(content)
         if not end:
             return None
-        self.sock.sendall(b"request=end\n\n")
+        return self.end()
+
+    def end(self, length=None):
+        n = self.length if length is None else length
+        self.sock.sendall(b"request=end\ncontent_length=%d\n\n" % n)
         return self.reply()
 
     def close(self):
