@@ -115,3 +115,23 @@ def test_start_refuses_broken_main_cf(fake):
     assert r.returncode == 1
     assert "main.cf, line" in r.stderr
     assert not (top / "fake-args").exists()
+
+
+def test_real_master_background(instance, build_dir):
+    """With the real master daemon of the build: start in the background,
+    status, stop."""
+    if not (build_dir / "master").exists():
+        pytest.skip("no master daemon in the build folder yet")
+    try:
+        r = instance.run("start", timeout=30)
+        assert r.returncode == 0, r.stderr
+        assert wait_for(lambda: instance.run("status").returncode == 0)
+        r = instance.run("status")
+        pid = int(r.stdout.split("PID: ")[1])
+        assert pid != os.getpid()
+        r = instance.run("start")
+        assert r.returncode == 1 and "already running" in r.stderr
+    finally:
+        r = instance.run("stop", timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert instance.run("status").returncode == 1
