@@ -88,10 +88,12 @@ struct queue_writer *queue_writer_open(const char *queue_dir,
 /* The ID the file will have (for logging); valid until commit/abort. */
 const char *queue_writer_id(const struct queue_writer *w);
 /*
- * Envelope setters; all must be called before the first content write.
- * String values may hold any byte but NUL; -1 with error_r when a value is
- * too long for one line (QUEUE_LINE_MAX once escaped).  Setting a field
- * again replaces it.  The arrival time defaults to the open time.
+ * Envelope setters; all must be called before the first content write
+ * (calling one later is a broken contract: panic).  String values may hold
+ * any byte but NUL, also CR and LF: they come back byte for byte, so a
+ * reader that puts them into a header must check them.  -1 with error_r
+ * when a value is too long for one line (QUEUE_LINE_MAX once escaped).
+ * Setting a field again replaces it.  The arrival time defaults to the open time.
  */
 int queue_writer_set(struct queue_writer *w, enum queue_field field,
     const char *value, const char **error_r);
