@@ -382,6 +382,14 @@ smtp_addr_parse_path(const char *s, size_t len, unsigned flags,
 			*reason_r = "missing domain";
 			return -1;
 		}
+		/*
+		 * <"a@b"> would read as a@b in the internal form: refuse the
+		 * ambiguity (found by fuzz_smtp_cmd).
+		 */
+		if (strchr(addr_r->localpart, '@') != NULL) {
+			*reason_r = "'@' in local part of an address without domain";
+			return -1;
+		}
 	} else {
 		if (s[i] != '@') {
 			*reason_r = "bad character in local part";
@@ -696,6 +704,11 @@ parse_addr_spec(struct lparse *p, const char *display, const char *group)
 	}
 	if (!saw_word) {
 		p->error = "missing local part";
+		goto fail;
+	}
+	if (cur(p) != '@' && memchr(local.data, '@', local.len) != NULL) {
+		/* "a@b" alone would read as a@b: see smtp_addr_parse_path. */
+		p->error = "'@' in local part of an address without domain";
 		goto fail;
 	}
 	if (cur(p) == '@') {

@@ -92,6 +92,11 @@ static const struct path_case path_cases[] = {
 	{ "<postmaster>", S, NULL, NULL, NULL, BAD_FROM, "missing domain" },
 	{ "<@a.example:postmaster>", 0, NULL, NULL, NULL, BAD_RCPT,
 	  "missing domain" },
+	/* found by fuzz_smtp_cmd: the internal form would be a@b */
+	{ "<\"a@b\">", N, NULL, NULL, NULL, BAD_RCPT,
+	  "'@' in local part of an address without domain" },
+	{ "<\"aMTPUTF?8@ AU b(\">", S | N, NULL, NULL, NULL, BAD_FROM,
+	  "'@' in local part of an address without domain" },
 	/* bad: local part */
 	{ "<@example.com>", 0, NULL, NULL, NULL, BAD_RCPT, "bad source route" },
 	{ "<.user@x>", 0, NULL, NULL, NULL, BAD_RCPT, "empty atom in local part" },
@@ -442,6 +447,8 @@ static const struct list_case list_cases[] = {
 	{ "a@b, \x01@c, d@e", -1, "missing local part",
 	  { "a@b|-|-", "d@e|-|-" } },
 	{ "> a@b", -1, "missing local part", { NULL } },
+	{ "\"a@b\", c@d", -1, "'@' in local part of an address without domain",
+	  { "c@d|-|-" } },
 };
 
 static void

@@ -250,6 +250,10 @@ static const struct cmd_case cmd_cases[] = {
 	BAD("RCPT TO:", 0, E_RCPT, "missing address"),
 	BAD("RCPT TO:<>", 0, E_TO, "empty address"),
 	BAD("RCPT TO:<user>", 0, E_TO, "missing domain"),
+	/* found by fuzz_smtp_cmd */
+	BAD("MAIL FROM:<\"aMTPUTF?8@ AU b(\"> SMTPUTF8 AUTH=<>",
+	    SMTP_CMD_NODOMAIN, E_FROM,
+	    "'@' in local part of an address without domain"),
 	BAD("RCPT TO:a@x", 0, E_TO, "missing '<'"),
 	BAD("RCPT TO:<\xc3\xa9@x>", 0,
 	    "553 5.6.7 Must declare SMTPUTF8 to send unicode address",
