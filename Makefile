@@ -34,8 +34,8 @@ deps-check:
 	@sh scripts/mkuser.sh ulak
 
 run: deps build
-	@if [ ! -d run ]; then ./build/src/ulak/ulak init ./run || exit 1; fi
-	./build/src/ulak/ulak -c ./run start -f
+	@if [ ! -d run ]; then ./build/ulak init ./run || exit 1; fi
+	./build/ulak -c ./run start -f
 
 check: deps-check
 	$(call meson_setup,build-check,--buildtype=debug -Dwerror=true -Db_sanitize=address$(comma)undefined -Db_lundef=false)
