@@ -13,6 +13,7 @@ Fixtures:
                995 are all free on 127.0.0.1 (a plain function)
   instance     a fresh instance written by `ulak init` into tmp_path, on
                free ports; see Instance.
+  running      the same, started with `ulak start` (stopped afterwards)
 """
 import os
 import pathlib
@@ -96,6 +97,37 @@ class Instance:
         assert r.returncode == 0, r.stderr
         return r.stdout.rstrip("\n")
 
+    def start(self, timeout=20):
+        """`ulak start`, then wait until the SMTP listener answers."""
+        r = self.run("start")
+        assert r.returncode == 0, f"ulak start failed:\n{r.stdout}\n{r.stderr}"
+        self.wait_port(self.ports["smtp"], timeout)
+
+    def stop(self):
+        """`ulak stop` (ignores an instance that is not running)."""
+        return self.run("stop")
+
+    def wait_port(self, port, timeout=20):
+        """Poll until 127.0.0.1:PORT accepts a connection."""
+        import time
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), 1):
+                    return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"port {port} did not open; log:\n{self.log()}")
+                time.sleep(0.05)
+
+    def log(self):
+        """The instance's log file, or "" when there is none yet."""
+        try:
+            return (self.dir / "log" / "ulak.log").read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
     def set(self, **params):
         """`ulak conf -e name=value...`."""
         r = self.run("conf", "-e", *[f"{k}={v}" for k, v in params.items()])
@@ -122,8 +154,23 @@ def ulak(ulak_bin):
     return run
 
 
+def open_path_for_daemons(path):
+    """As root the daemons run as mail_owner (ulak): let it traverse the
+    temporary folders pytest makes 0700 (/tmp/pytest-of-root/...)."""
+    if os.geteuid() != 0:
+        return
+    p = pathlib.Path(path).resolve()
+    for parent in [p, *p.parents]:
+        if str(parent) in ("/", "/tmp"):
+            break
+        mode = parent.stat().st_mode & 0o777
+        if mode & 0o011 != 0o011:
+            parent.chmod(mode | 0o011)
+
+
 @pytest.fixture
 def instance(ulak_bin, tmp_path):
+    open_path_for_daemons(tmp_path)
     base = free_port_base()
     folder = tmp_path / "inst"
     password = secrets.token_urlsafe(12)
@@ -132,3 +179,11 @@ def instance(ulak_bin, tmp_path):
     assert r.returncode == 0, f"ulak init failed:\n{r.stdout}\n{r.stderr}"
     return Instance(ulak_bin, folder.resolve(), base, "example.test", "demo",
                     password)
+
+
+@pytest.fixture
+def running(instance):
+    """An instance started with `ulak start`; stopped after the test."""
+    instance.start()
+    yield instance
+    instance.stop()
