@@ -296,6 +296,8 @@ header_parse_message(const char *msg, size_t len, size_t max_size,
  * RFC 2047 decoding.
  */
 
+#define ENCODED_WORD_MAX 1000
+
 static int
 hexval(char c)
 {
@@ -442,6 +444,13 @@ encoded_word(const char *s, size_t len, struct buf *out)
 		return 0;
 	enc = s[i + 1];
 	text = i + 3;
+	/*
+	 * RFC 2047 2 allows 75 octets per word; real mailers write longer
+	 * ones, so the cap is looser.  It bounds the work per "=?" so that
+	 * a header full of unterminated words costs linear time.
+	 */
+	if (len > ENCODED_WORD_MAX)
+		len = ENCODED_WORD_MAX;
 	for (end = text; end + 1 < len; end++) {
 		unsigned char c = (unsigned char)s[end];
 

@@ -117,7 +117,8 @@ int header_parse_message(const char *msg, size_t len, size_t max_size,
  * and append the text to OUT in UTF-8; linear white space between two
  * adjacent encoded-words is dropped (RFC 2047 6.2).  Words with a
  * charset iconv does not know, or that do not decode, are copied as they
- * are; so is all other text.  A decoded NUL, CR or LF becomes '?'.
+ * are; so is all other text, and words longer than 1000 octets (RFC 2047
+ * 2 allows 75).  A decoded NUL, CR or LF becomes '?'.
  * Returns 0, or -1 when OUT's maximum is exceeded (OUT then holds a
  * prefix of the result).
  */

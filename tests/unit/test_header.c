@@ -329,6 +329,21 @@ test_rfc2047(void **state)
 			    b.data);
 		buf_release(&b);
 	}
+	/* Long words: 1000 octets are the most. */
+	{
+		char word[1001];
+		size_t n;
+
+		for (n = 980; n <= 1001; n += 21) {
+			memset(word, 'a', sizeof(word));
+			memcpy(word, "=?UTF-8?Q?", 10);
+			memcpy(word + n - 2, "?=", 2);
+			buf_init(&b, 0);
+			assert_int_equal(header_decode_2047(word, n, &b), 0);
+			assert_int_equal(b.len, n == 980 ? 980 - 12 : n);
+			buf_release(&b);
+		}
+	}
 	buf_init(&b, 5);
 	assert_int_equal(header_decode_2047("abcdefgh", 8, &b), -1);
 	assert_string_equal(b.data, "abcde");
