@@ -1,6 +1,6 @@
 /*
- * cmd_later - `ulak sendmail` and `ulak queue` (also run when ulak is
- * called as sendmail or mailq).  Both belong to the mail receiving work
+ * cmd_later - `ulak queue` (also run when ulak is called as mailq;
+ * `ulak sendmail` is in cmd_sendmail.c).  It belongs to the mail receiving work
  * that comes later; until then they say so and exit with EX_TEMPFAIL (75),
  * so that a program that hands mail to sendmail retries instead of losing
  * it.
@@ -21,18 +21,6 @@ later_run(const char *name)
 }
 
 static int
-sendmail_run(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-		if (argv[i][0] == '-' && argv[i][1] == '-' &&
-		    argv[i][2] == 'h') {
-			ulak_help_print(&ulak_cmd_sendmail, stdout);
-			return ULAK_EXIT_OK;
-		}
-	return later_run("sendmail");
-}
-
-static int
 queue_run(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++)
@@ -43,30 +31,6 @@ queue_run(int argc, char **argv)
 		}
 	return later_run("queue");
 }
-
-const struct ulak_cmd ulak_cmd_sendmail = {
-	.name = "sendmail",
-	.summary = "submit a message (not yet available)",
-	.synopsis = "ulak sendmail [OPTIONS...] [RECIPIENT...]\n"
-	    "sendmail [OPTIONS...] [RECIPIENT...]",
-	.help =
-	    "DESCRIPTION\n"
-	    "    The sendmail-compatible way for local programs to submit mail.\n"
-	    "    It is run as `ulak sendmail` or when ulak is called by the name\n"
-	    "    sendmail (a link made by `make install`).\n"
-	    "\n"
-	    "    Not yet available: this version prints a message and exits\n"
-	    "    with status 75 (EX_TEMPFAIL), which tells the calling program\n"
-	    "    to try again later rather than to give the message up.\n"
-	    "\n"
-	    "OPTIONS\n"
-	    "    --help\n"
-	    "        Print this page and exit.\n"
-	    "\n"
-	    "EXIT STATUS\n"
-	    "    75 (EX_TEMPFAIL) for now.\n",
-	.run = sendmail_run,
-};
 
 const struct ulak_cmd ulak_cmd_queue = {
 	.name = "queue",
