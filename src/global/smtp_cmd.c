@@ -538,6 +538,8 @@ smtp_cmd_parse(const char *line, size_t len, unsigned flags,
 	memset(cmd_r, 0, sizeof(*cmd_r));
 	cmd_r->name = "";
 	*status_r = &st_bad_syntax;
+	if (len > 0 && line[len - 1] == '\r')
+		end = --len;
 	while (i < end && is_ws(line[i]))
 		i++;
 	while (end > i && is_ws(line[end - 1]))

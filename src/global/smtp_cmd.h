@@ -115,7 +115,8 @@ struct smtp_cmd {
 };
 
 /*
- * Parse the command line LINE[0..LEN) (without CRLF) into *CMD_R.  FLAGS
+ * Parse the command line LINE[0..LEN) (without CRLF; a trailing CR left
+ * in it is dropped) into *CMD_R.  FLAGS
  * are SMTP_CMD_*.  Returns 0, or -1 with *STATUS_R set to the reply to
  * send (e.g. "502 5.5.2 Error: command not recognized", "501 5.5.4
  * Syntax: MAIL FROM:<address>", "555 5.5.4 Unsupported option") and
