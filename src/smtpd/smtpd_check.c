@@ -109,6 +109,8 @@ struct smtpd_check {
 	struct rlist lists[SMTPD_CHECK_LIST_COUNT];
 	struct netitem *nets;
 	size_t n_nets;
+	struct netitem *nl_excl;	/* smtpd_forbid_bare_newline_exclusions */
+	size_t n_nl_excl;
 	struct strlist mydest;		/* lower-case domain names */
 	struct maps *mydest_maps;	/* type:table items, or NULL */
 	struct strlist relay;
@@ -266,17 +268,18 @@ compile_domains(struct config *cfg, const char *param, struct strlist *out,
 }
 
 static int
-compile_mynetworks(struct smtpd_check *c, struct config *cfg,
-    const char **error_r)
+compile_nets(struct config *cfg, const char *param, struct netitem **nets_r,
+    size_t *n_r, const char **error_r)
 {
 	struct strlist items;
 
 	strlist_init(&items);
-	config_list(cfg, "mynetworks", &items);
-	c->nets = xcalloc(items.n + 1, sizeof(*c->nets));
+	config_list(cfg, param, &items);
+	*nets_r = xcalloc(items.n + 1, sizeof(**nets_r));
+	*n_r = 0;
 	for (size_t i = 0; i < items.n; i++) {
 		const char *s = items.v[i];
-		struct netitem *ni = &c->nets[c->n_nets];
+		struct netitem *ni = &(*nets_r)[*n_r];
 
 		if (*s == '!') {
 			ni->negate = true;
@@ -285,17 +288,17 @@ compile_mynetworks(struct smtpd_check *c, struct config *cfg,
 		if (is_table(s)) {
 			ni->maps = maps_open(s, error_r);
 			if (ni->maps == NULL) {
-				*error_r = err_fmt("mynetworks: %s: %s", s,
+				*error_r = err_fmt("%s: %s: %s", param, s,
 				    *error_r);
 				strlist_release(&items);
 				return -1;
 			}
 		} else if (cidr_parse(s, &ni->cidr, error_r) < 0) {
-			*error_r = err_fmt("mynetworks: %s", *error_r);
+			*error_r = err_fmt("%s: %s", param, *error_r);
 			strlist_release(&items);
 			return -1;
 		}
-		c->n_nets++;
+		(*n_r)++;
 	}
 	strlist_release(&items);
 	return 0;
@@ -337,7 +340,11 @@ smtpd_check_new(struct config *cfg, const char **error_r)
 		    "reject or defer (ulak refuses to be an open relay)";
 		goto fail;
 	}
-	if (compile_mynetworks(c, cfg, error_r) < 0)
+	if (compile_nets(cfg, "mynetworks", &c->nets, &c->n_nets,
+	    error_r) < 0)
+		goto fail;
+	if (compile_nets(cfg, "smtpd_forbid_bare_newline_exclusions",
+	    &c->nl_excl, &c->n_nl_excl, error_r) < 0)
 		goto fail;
 	if (compile_domains(cfg, "mydestination", &c->mydest,
 	    &c->mydest_maps, error_r) < 0)
@@ -384,6 +391,10 @@ smtpd_check_free(struct smtpd_check *c)
 		if (c->nets[i].maps != NULL)
 			maps_close(c->nets[i].maps);
 	free(c->nets);
+	for (size_t i = 0; i < c->n_nl_excl; i++)
+		if (c->nl_excl[i].maps != NULL)
+			maps_close(c->nl_excl[i].maps);
+	free(c->nl_excl);
 	strlist_release(&c->mydest);
 	strlist_release(&c->relay);
 	if (c->mydest_maps != NULL)
@@ -403,12 +414,12 @@ smtpd_check_delay_reject(const struct smtpd_check *c)
 	return c->delay_reject;
 }
 
-bool
-smtpd_check_mynetworks(struct smtpd_check *c,
+static bool
+nets_match(const struct netitem *nets, size_t n,
     const struct smtpd_check_ctx *ctx)
 {
-	for (size_t i = 0; i < c->n_nets; i++) {
-		const struct netitem *ni = &c->nets[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct netitem *ni = &nets[i];
 		bool hit;
 
 		if (ni->maps != NULL) {
@@ -423,6 +434,20 @@ smtpd_check_mynetworks(struct smtpd_check *c,
 			return !ni->negate;
 	}
 	return false;
+}
+
+bool
+smtpd_check_mynetworks(struct smtpd_check *c,
+    const struct smtpd_check_ctx *ctx)
+{
+	return nets_match(c->nets, c->n_nets, ctx);
+}
+
+bool
+smtpd_check_bare_newline_excluded(struct smtpd_check *c,
+    const struct smtpd_check_ctx *ctx)
+{
+	return nets_match(c->nl_excl, c->n_nl_excl, ctx);
 }
 
 /* Replies. */

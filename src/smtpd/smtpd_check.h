@@ -63,6 +63,10 @@ void smtpd_check_free(struct smtpd_check *c);
 bool smtpd_check_mynetworks(struct smtpd_check *c,
     const struct smtpd_check_ctx *ctx);
 
+/* True when the client is in smtpd_forbid_bare_newline_exclusions. */
+bool smtpd_check_bare_newline_excluded(struct smtpd_check *c,
+    const struct smtpd_check_ctx *ctx);
+
 /*
  * Evaluate the list WHICH.  Returns 0 when the request may go on (a permit
  * or no decision), or -1 with the complete reply line (without CRLF:

@@ -1,0 +1,68 @@
+/*
+ * smtpd - what the parts of the SMTP server share: the server-wide
+ * settings read once at start-up, and the session entry points.
+ */
+#ifndef ULAK_SMTPD_H
+#define ULAK_SMTPD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "buf.h"
+#include "smtpd_data.h"
+
+struct event_base;
+struct smtpd_check;
+struct smtpd_conn_table;
+
+/* Server-wide state: settings from main.cf and the session count. */
+struct smtpd_server {
+	struct event_base *base;
+	struct smtpd_check *check;
+	struct smtpd_conn_table *conns;	/* connections per client address */
+	char *myhostname;
+	char *banner;		/* smtpd_banner, expanded */
+	char *cleanup_path;	/* $queue_directory/private/cleanup */
+	char *service;		/* master.cf service name, for logs */
+	uint64_t timeout;	/* smtpd_timeout, seconds */
+	uint64_t ipc_timeout;
+	uint64_t message_size_limit;	/* 0: none */
+	uint64_t recipient_limit;
+	uint64_t hard_error_limit;
+	uint64_t soft_error_limit;
+	uint64_t error_sleep_time;
+	uint64_t junk_command_limit;
+	uint64_t conn_count_limit;	/* 0: none */
+	uint64_t line_limit;		/* longest command line */
+	enum smtpd_data_newline bare_newline;
+	bool helo_required;
+	bool vrfy_disabled;
+	bool smtputf8;
+	bool strict_rfc821;
+	bool draining;
+	/* EHLO keywords, as offered (smtpd_discard_ehlo_keywords applied). */
+	bool ehlo_pipelining, ehlo_size, ehlo_vrfy, ehlo_8bitmime;
+	bool ehlo_enhanced, ehlo_dsn, ehlo_smtputf8, ehlo_chunking;
+	unsigned long sessions;
+	struct buf scratch;	/* per-reply formatting; never held across calls */
+};
+
+/*
+ * Serve the client connected on FD (non-blocking, owned by the session
+ * from now on); SA is its address.  Never fails: on trouble the client
+ * gets a 421 and the connection is closed.
+ */
+void smtpd_session_start(struct smtpd_server *srv, int fd,
+    const struct sockaddr *sa, socklen_t salen);
+
+/* Called by a session when it ends (main.c: drain, connection counts). */
+void smtpd_session_ended(struct smtpd_server *srv, const char *addr);
+
+/*
+ * Count one more connection from ADDR; returns the new count.
+ * smtpd_conn_release() counts it down again.
+ */
+unsigned long smtpd_conn_add(struct smtpd_server *srv, const char *addr);
+
+#endif

@@ -1,0 +1,1421 @@
+/*
+ * smtpd_session - one SMTP session: RFC 5321 commands, the ESMTP
+ * extensions PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES, SMTPUTF8,
+ * CHUNKING and DSN, the limits, and the streaming of each message to
+ * cleanup (docs/protocols.md).
+ *
+ * Everything here comes from the network and is distrusted: command lines
+ * are read with a length limit and a timeout and parsed by smtp_cmd;
+ * message content goes through smtpd_data (only <CR><LF>.<CR><LF> ends
+ * it).  Runs unprivileged inside the event loop and never blocks it:
+ * cleanup is talked to through a bufferevent, and while a reply from
+ * cleanup (or an error delay) is pending the session simply stops reading
+ * further commands, which keeps pipelined replies in order.
+ *
+ * Memory: an idle session holds this struct and its bufferevent; a
+ * transaction is allocated at MAIL FROM and freed when it ends.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "attr.h"
+#include "cidr.h"
+#include "log.h"
+#include "mem.h"
+#include "queue_id.h"
+#include "smtp_addr.h"
+#include "smtp_cmd.h"
+#include "smtpd.h"
+#include "smtpd_check.h"
+#include "smtpd_data.h"
+#include "str.h"
+
+/* Input held while a session waits; limits the memory a flood can take. */
+#define SESSION_READ_HIGH (64 * 1024)
+/* Content sent to cleanup in chunks of about this size (protocol: 1 MiB). */
+#define CHUNK_SIZE (64 * 1024)
+/* Stop reading the client while this much waits for cleanup. */
+#define CLEANUP_BACKLOG_HIGH (256 * 1024)
+#define CLEANUP_BACKLOG_LOW (64 * 1024)
+
+enum sstate {
+	S_CMD,
+	S_DATA,
+	S_BDAT,
+};
+
+#define BUSY_CLEANUP 0x01u	/* waiting for a reply from cleanup */
+#define BUSY_SLEEP 0x02u	/* error replies are being slowed down */
+
+enum cl_wait {
+	CL_NONE,
+	CL_OPEN,
+	CL_END,
+};
+
+/* The commands counted in the "disconnect from" line, in Postfix's order. */
+static const struct {
+	enum smtp_verb verb;
+	const char *name;
+} counted[] = {
+	{ SMTP_VERB_HELO, "helo" }, { SMTP_VERB_EHLO, "ehlo" },
+	{ SMTP_VERB_STARTTLS, "starttls" }, { SMTP_VERB_AUTH, "auth" },
+	{ SMTP_VERB_MAIL, "mail" }, { SMTP_VERB_RCPT, "rcpt" },
+	{ SMTP_VERB_DATA, "data" }, { SMTP_VERB_BDAT, "bdat" },
+	{ SMTP_VERB_RSET, "rset" }, { SMTP_VERB_NOOP, "noop" },
+	{ SMTP_VERB_VRFY, "vrfy" }, { SMTP_VERB_EXPN, "expn" },
+	{ SMTP_VERB_HELP, "help" }, { SMTP_VERB_QUIT, "quit" },
+	{ SMTP_VERB_NONE, "unknown" },
+};
+#define N_COUNTED (sizeof(counted) / sizeof(counted[0]))
+
+struct txn {
+	struct smtp_addr sender;
+	enum smtp_body body;
+	bool smtputf8;
+	enum smtp_ret ret;
+	char *envid;
+	uint64_t rcpt_tried;
+	uint64_t rcpt_ok;
+	char queue_id[QUEUE_ID_SIZE];	/* "" until cleanup opened the file */
+	bool opened;		/* cleanup holds an open message for us */
+	bool broken;		/* cleanup went away after open */
+	struct buf pending;	/* rcpt request waiting for the open reply */
+	bool used_data, used_bdat;
+	struct smtpd_data dec;
+	struct evbuffer *chunk;	/* content not yet sent to cleanup */
+	uint64_t sent;		/* content bytes sent to cleanup */
+	bool discard;		/* content goes nowhere (it failed) */
+	char *fail_reply;	/* the reply once the content has been read */
+};
+
+struct session {
+	struct smtpd_server *srv;
+	struct bufferevent *bev;
+	char addr[INET6_ADDRSTRLEN];
+	char port[8];
+	char local[INET6_ADDRSTRLEN];
+	const char *name;	/* client host name: "unknown" for now */
+	int family;
+	unsigned char abytes[16];
+	char *helo;
+	bool esmtp;
+	bool counted_conn;
+	enum sstate state;
+	unsigned busy;
+	bool closing;
+	bool quit;
+	bool skipping;		/* inside an overlong command line */
+	bool throttled;		/* client reads stopped for cleanup */
+	const char *phase;	/* for "lost connection after X" */
+	enum smtpd_data_newline nl;
+	unsigned long errors;
+	unsigned long junk;
+	unsigned short ok[N_COUNTED], total[N_COUNTED];
+	struct txn *txn;
+	struct bufferevent *cl;
+	struct attr_decoder *cl_dec;
+	enum cl_wait cl_wait;
+	struct event *timer;
+	struct buf *delayed;
+	uint64_t bdat_left;
+	bool bdat_last;
+	char *bdat_err;
+};
+
+static void session_process(struct session *s);
+
+/* Logging. */
+
+static const char *
+esc(struct buf *b, const char *s)
+{
+	buf_reset(b);
+	return log_escape(b, s, strlen(s));
+}
+
+static const char *
+proto(const struct session *s)
+{
+	return s->esmtp ? "ESMTP" : "SMTP";
+}
+
+static void
+log_reject(struct session *s, const char *what, const char *reply,
+    const char *to)
+{
+	struct buf a, b, c, d;
+	const char *from = "";
+	struct buf fb;
+
+	buf_init(&a, 0);
+	buf_init(&b, 0);
+	buf_init(&c, 0);
+	buf_init(&d, 0);
+	buf_init(&fb, 0);
+	if (s->txn != NULL) {
+		smtp_addr_externalize(s->txn->sender.addr, &fb);
+		from = fb.data;
+	}
+	log_info("%s: reject: %s from %s[%s]: %s; from=<%s>%s%s%s proto=%s "
+	    "helo=<%s>",
+	    s->txn != NULL && s->txn->queue_id[0] ? s->txn->queue_id :
+	    "NOQUEUE", what, s->name, s->addr, esc(&a, reply), esc(&b, from),
+	    to != NULL ? " to=<" : "", to != NULL ? esc(&c, to) : "",
+	    to != NULL ? ">" : "", proto(s),
+	    s->helo != NULL ? esc(&d, s->helo) : "");
+	buf_release(&a);
+	buf_release(&b);
+	buf_release(&c);
+	buf_release(&d);
+	buf_release(&fb);
+}
+
+/* Replies. */
+
+static void
+out_text(struct session *s, const char *text, size_t len)
+{
+	struct smtpd_server *srv = s->srv;
+
+	/*
+	 * Past smtpd_soft_error_limit every reply waits
+	 * smtpd_error_sleep_time, on a timer: the loop goes on serving the
+	 * other sessions, and this one reads no command meanwhile.
+	 */
+	if (s->delayed != NULL || (srv->error_sleep_time > 0 &&
+	    srv->soft_error_limit > 0 && s->errors >= srv->soft_error_limit)) {
+		struct timeval tv = { (time_t)srv->error_sleep_time, 0 };
+
+		if (s->delayed == NULL) {
+			s->delayed = buf_new(0);
+			evtimer_add(s->timer, &tv);
+			s->busy |= BUSY_SLEEP;
+		}
+		buf_append(s->delayed, text, len);
+		buf_append(s->delayed, "\r\n", 2);
+		return;
+	}
+	evbuffer_add(bufferevent_get_output(s->bev), text, len);
+	evbuffer_add(bufferevent_get_output(s->bev), "\r\n", 2);
+}
+
+static void
+session_close(struct session *s)
+{
+	s->closing = true;
+	bufferevent_disable(s->bev, EV_READ);
+}
+
+/*
+ * Send one reply line (FMT, without CRLF) and count VERB's outcome when
+ * VERB is not -1.  A 4xx/5xx reply counts as an error; at
+ * smtpd_hard_error_limit the session ends with a 421.
+ */
+static void __attribute__((format(printf, 3, 4)))
+respond(struct session *s, int verb, const char *fmt, ...)
+{
+	struct smtpd_server *srv = s->srv;
+	struct buf *b = &srv->scratch;
+	va_list ap;
+	bool error;
+
+	buf_reset(b);
+	va_start(ap, fmt);
+	buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	error = b->data[0] == '4' || b->data[0] == '5';
+	if (verb >= 0) {
+		for (size_t i = 0; i < N_COUNTED; i++) {
+			if ((int)counted[i].verb != verb)
+				continue;
+			if (s->total[i] < 0xffff)
+				s->total[i]++;
+			if (!error && s->ok[i] < 0xffff)
+				s->ok[i]++;
+			break;
+		}
+	}
+	if (error)
+		s->errors++;
+	out_text(s, b->data, b->len);
+	if (error && srv->hard_error_limit > 0 &&
+	    s->errors >= srv->hard_error_limit && !s->closing) {
+		buf_reset(b);
+		buf_printf(b, "421 4.7.0 %s Error: too many errors",
+		    srv->myhostname);
+		out_text(s, b->data, b->len);
+		log_warning("too many errors after %s from %s[%s]", s->phase,
+		    s->name, s->addr);
+		session_close(s);
+	}
+}
+
+static void
+fill_ctx(struct session *s, struct smtpd_check_ctx *ctx,
+    const struct smtp_addr *rcpt)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->client_name = s->name;
+	ctx->client_addr = s->addr;
+	ctx->family = s->family;
+	memcpy(ctx->addr, s->abytes, sizeof(ctx->addr));
+	ctx->local_addr = s->local;
+	ctx->helo = s->helo;
+	ctx->sasl_username = NULL;	/* SMTP AUTH: issue 6 */
+	ctx->sender = s->txn != NULL ? &s->txn->sender : NULL;
+	ctx->rcpt = rcpt;
+}
+
+/* Cleanup connection. */
+
+static void
+cl_drop(struct session *s)
+{
+	if (s->cl != NULL) {
+		bufferevent_free(s->cl);
+		s->cl = NULL;
+	}
+	if (s->cl_dec != NULL) {
+		attr_decoder_free(s->cl_dec);
+		s->cl_dec = NULL;
+	}
+	s->cl_wait = CL_NONE;
+	if (s->throttled) {
+		s->throttled = false;
+		if (!s->closing)
+			bufferevent_enable(s->bev, EV_READ);
+	}
+	/* Whatever message cleanup held for us is gone now. */
+	if (s->txn != NULL && s->txn->opened) {
+		s->txn->opened = false;
+		s->txn->broken = true;
+	}
+}
+
+static void txn_free(struct session *s);
+
+static void
+content_fail(struct txn *t, const char *reply)
+{
+	if (t->fail_reply == NULL)
+		t->fail_reply = xstrdup(reply);
+	t->discard = true;
+	evbuffer_drain(t->chunk, evbuffer_get_length(t->chunk));
+}
+
+static const char *
+temp_reply(const char *dsn)
+{
+	if (dsn != NULL && strcmp(dsn, "4.3.1") == 0)
+		return "452 4.3.1 Insufficient system storage";
+	return "451 4.3.0 Error: queue file write error";
+}
+
+static void
+cl_reply(struct session *s, const struct attr_list *r)
+{
+	const char *status = attr_get(r, "status");
+	const char *dsn = attr_get(r, "dsn");
+	const char *reason = attr_get(r, "reason");
+	const char *qid = attr_get(r, "queue_id");
+	struct txn *t = s->txn;
+	enum cl_wait wait = s->cl_wait;
+	int verb = t != NULL && t->used_bdat ? SMTP_VERB_BDAT : SMTP_VERB_DATA;
+	struct buf e;
+
+	s->cl_wait = CL_NONE;
+	s->busy &= ~BUSY_CLEANUP;
+	bufferevent_set_timeouts(s->cl, NULL, NULL);
+	if (status == NULL)
+		status = "4";
+	if (reason == NULL)
+		reason = "internal protocol error";
+	buf_init(&e, 0);
+	switch (wait) {
+	case CL_OPEN:
+		if (strcmp(status, "0") == 0 && qid != NULL &&
+		    queue_id_valid(qid) && t != NULL) {
+			str_copy(t->queue_id, sizeof(t->queue_id), qid);
+			t->opened = true;
+			log_info("%s: client=%s[%s]", t->queue_id, s->name,
+			    s->addr);
+			evbuffer_add(bufferevent_get_output(s->cl),
+			    t->pending.data, t->pending.len);
+			buf_reset(&t->pending);
+			t->rcpt_ok++;
+			respond(s, SMTP_VERB_RCPT, "250 2.1.5 Ok");
+		} else {
+			log_warning("cleanup refused a new message: %s %s",
+			    dsn != NULL ? dsn : "", esc(&e, reason));
+			cl_drop(s);
+			if (t != NULL)
+				t->broken = false;
+			respond(s, SMTP_VERB_RCPT, "%s", temp_reply(dsn));
+		}
+		break;
+	case CL_END:
+		if (strcmp(status, "0") == 0 && t != NULL) {
+			respond(s, verb, "250 2.0.0 Ok: queued as %s",
+			    t->queue_id);
+		} else {
+			const char *d = dsn != NULL ? dsn : "4.3.0";
+
+			if (status[0] == '5') {
+				int code = strcmp(d, "5.3.4") == 0 ? 552 :
+				    strcmp(d, "5.7.1") == 0 ? 550 : 554;
+
+				respond(s, verb, "%d %s Error: %s", code, d,
+				    esc(&e, reason));
+			} else {
+				respond(s, verb, "%s", temp_reply(d));
+			}
+			log_warning("%s: cleanup: %s %s", t != NULL ?
+			    t->queue_id : "NOQUEUE", d, esc(&e, reason));
+			cl_drop(s);
+		}
+		if (t != NULL) {
+			t->opened = false;
+			txn_free(s);
+		}
+		break;
+	case CL_NONE:
+		log_warning("unexpected reply from cleanup");
+		cl_drop(s);
+		break;
+	}
+	buf_release(&e);
+}
+
+static void
+cl_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct attr_list r;
+	bool handled = false;
+
+	attr_list_init(&r);
+	while (s->cl != NULL && evbuffer_get_length(in) > 0) {
+		size_t len = evbuffer_get_length(in), used = 0;
+		const unsigned char *p = evbuffer_pullup(in, -1);
+		const char *error;
+		int ret = attr_decoder_feed(s->cl_dec, p, len, &used, &r,
+		    &error);
+
+		evbuffer_drain(in, used);
+		if (ret < 0) {
+			log_warning("cleanup: %s", error);
+			ret = 0;
+			attr_list_reset(&r);
+			attr_list_add(&r, "status", "4", 1);
+			/* cl_reply sees a failure and drops the connection. */
+			cl_reply(s, &r);
+			cl_drop(s);
+			handled = true;
+			break;
+		}
+		if (ret == 0)
+			break;
+		cl_reply(s, &r);
+		handled = true;
+	}
+	attr_list_release(&r);
+	if (handled)
+		session_process(s);
+}
+
+static void
+cl_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	if (!s->throttled)
+		return;
+	s->throttled = false;
+	bufferevent_setwatermark(s->cl, EV_WRITE, 0, 0);
+	if (!s->closing)
+		bufferevent_enable(s->bev, EV_READ);
+	session_process(s);
+}
+
+static void
+cl_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+	enum cl_wait wait = s->cl_wait;
+	struct txn *t = s->txn;
+
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	if (what & BEV_EVENT_TIMEOUT)
+		log_warning("cleanup: timeout (ipc_timeout)");
+	else if (what & BEV_EVENT_ERROR)
+		log_warning("cleanup %s: %s", s->srv->cleanup_path,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	else if (wait != CL_NONE || (t != NULL && t->opened))
+		log_warning("cleanup closed the connection");
+	s->busy &= ~BUSY_CLEANUP;
+	cl_drop(s);
+	if (wait == CL_OPEN) {
+		if (t != NULL)
+			t->broken = false;
+		respond(s, SMTP_VERB_RCPT, "%s", temp_reply(NULL));
+	} else if (wait == CL_END) {
+		respond(s, t != NULL && t->used_bdat ? SMTP_VERB_BDAT :
+		    SMTP_VERB_DATA, "%s", temp_reply(NULL));
+		if (t != NULL)
+			txn_free(s);
+	} else if (t != NULL && t->broken && s->state != S_CMD) {
+		content_fail(t, temp_reply(NULL));
+	}
+	session_process(s);
+}
+
+static int
+cl_connect(struct session *s)
+{
+	struct sockaddr_un sun;
+	size_t len = strlen(s->srv->cleanup_path);
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (len >= sizeof(sun.sun_path)) {
+		log_warning("%s: socket path too long", s->srv->cleanup_path);
+		return -1;
+	}
+	memcpy(sun.sun_path, s->srv->cleanup_path, len + 1);
+	s->cl = bufferevent_socket_new(s->srv->base, -1,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (s->cl == NULL)
+		return -1;
+	bufferevent_setcb(s->cl, cl_read_cb, cl_write_cb, cl_event_cb, s);
+	bufferevent_enable(s->cl, EV_READ | EV_WRITE);
+	if (bufferevent_socket_connect(s->cl, (struct sockaddr *)&sun,
+	    (int)sizeof(sun)) < 0) {
+		log_warning("connect to %s: %s", s->srv->cleanup_path,
+		    strerror(errno));
+		bufferevent_free(s->cl);
+		s->cl = NULL;
+		return -1;
+	}
+	s->cl_dec = attr_decoder_new();
+	return 0;
+}
+
+static void
+cl_wait_for(struct session *s, enum cl_wait wait)
+{
+	struct timeval tv = { (time_t)s->srv->ipc_timeout, 0 };
+
+	s->cl_wait = wait;
+	s->busy |= BUSY_CLEANUP;
+	bufferevent_set_timeouts(s->cl, &tv, &tv);
+}
+
+/* Ask cleanup for a new message; the first RCPT waits for its answer. */
+static int
+cl_open(struct session *s)
+{
+	struct txn *t = s->txn;
+	struct buf b;
+	const char *error = NULL;
+	int r = 0;
+
+	if (s->cl == NULL && cl_connect(s) < 0)
+		return -1;
+	buf_init(&b, 0);
+	r |= attr_encode(&b, "request", "open", &error);
+	r |= attr_encode(&b, "origin", "smtpd", &error);
+	r |= attr_encode(&b, "sender", t->sender.addr, &error);
+	if (t->ret != SMTP_RET_NONE)
+		r |= attr_encode(&b, "ret", t->ret == SMTP_RET_FULL ? "full" :
+		    "hdrs", &error);
+	if (t->envid != NULL)
+		r |= attr_encode(&b, "envid", t->envid, &error);
+	if (t->body == SMTP_BODY_8BITMIME || t->smtputf8)
+		r |= attr_encode(&b, "flags", t->body == SMTP_BODY_8BITMIME &&
+		    t->smtputf8 ? "8bitmime,smtputf8" : t->smtputf8 ?
+		    "smtputf8" : "8bitmime", &error);
+	r |= attr_encode(&b, "client_name", s->name, &error);
+	r |= attr_encode(&b, "client_address", s->addr, &error);
+	r |= attr_encode(&b, "client_port", s->port, &error);
+	if (s->helo != NULL)
+		r |= attr_encode(&b, "helo_name", s->helo, &error);
+	r |= attr_encode(&b, "protocol", proto(s), &error);
+	r |= attr_encode_end(&b);
+	if (r != 0) {
+		log_warning("cleanup open request: %s", error != NULL ? error :
+		    "too long");
+		buf_release(&b);
+		return -1;
+	}
+	evbuffer_add(bufferevent_get_output(s->cl), b.data, b.len);
+	buf_release(&b);
+	cl_wait_for(s, CL_OPEN);
+	return 0;
+}
+
+/* Transactions. */
+
+static void
+txn_free(struct session *s)
+{
+	struct txn *t = s->txn;
+
+	if (t == NULL)
+		return;
+	/* Closing the connection is how a half-sent message is aborted. */
+	if (t->opened || s->cl_wait != CL_NONE)
+		cl_drop(s);
+	free(t->envid);
+	free(t->fail_reply);
+	buf_release(&t->pending);
+	if (t->chunk != NULL)
+		evbuffer_free(t->chunk);
+	free(t);
+	s->txn = NULL;
+}
+
+static void
+data_emit(void *ctx, const void *p, size_t n)
+{
+	struct session *s = ctx;
+	struct txn *t = s->txn;
+	uint64_t limit = s->srv->message_size_limit;
+
+	if (t->discard)
+		return;
+	if (limit > 0 && t->dec.out_bytes > limit) {
+		content_fail(t, "552 5.3.4 Message size exceeds fixed limit");
+		return;
+	}
+	evbuffer_add(t->chunk, p, n);
+}
+
+static void
+data_flush(struct session *s)
+{
+	struct txn *t = s->txn;
+	struct evbuffer *out;
+	size_t n = evbuffer_get_length(t->chunk);
+
+	if (n == 0 || t->discard)
+		return;
+	if (s->cl == NULL || !t->opened) {
+		content_fail(t, temp_reply(NULL));
+		return;
+	}
+	out = bufferevent_get_output(s->cl);
+	evbuffer_add_printf(out, "request=data\nlength=%zu\n\n", n);
+	evbuffer_add_buffer(out, t->chunk);
+	t->sent += n;
+	if (evbuffer_get_length(out) > CLEANUP_BACKLOG_HIGH && !s->throttled) {
+		s->throttled = true;
+		bufferevent_disable(s->bev, EV_READ);
+		bufferevent_setwatermark(s->cl, EV_WRITE, CLEANUP_BACKLOG_LOW,
+		    0);
+	}
+}
+
+/* After each piece of content: the bare CR/LF policy. */
+static void
+data_check(struct session *s)
+{
+	struct txn *t = s->txn;
+
+	if (s->nl == SMTPD_DATA_NL_REJECT && t->dec.flags != 0)
+		content_fail(t, (t->dec.flags & SMTPD_DATA_BARE_LF) ?
+		    "550 5.5.2 Error: bare <LF> received" :
+		    "550 5.5.2 Error: bare <CR> received");
+	if (evbuffer_get_length(t->chunk) >= CHUNK_SIZE)
+		data_flush(s);
+}
+
+/* The whole message is read: queue it, or give the reply it earned. */
+static void
+data_end(struct session *s, int verb)
+{
+	struct txn *t = s->txn;
+
+	s->state = S_CMD;
+	s->phase = "END-OF-MESSAGE";
+	if (t->fail_reply == NULL)
+		data_flush(s);
+	if (t->fail_reply == NULL && (s->cl == NULL || !t->opened))
+		content_fail(t, temp_reply(NULL));
+	if (t->fail_reply != NULL) {
+		char *reply = xstrdup(t->fail_reply);
+
+		log_reject(s, "END-OF-MESSAGE", reply, NULL);
+		respond(s, verb, "%s", reply);
+		free(reply);
+		txn_free(s);
+		return;
+	}
+	evbuffer_add_printf(bufferevent_get_output(s->cl),
+	    "request=end\ncontent_length=%llu\n\n",
+	    (unsigned long long)t->sent);
+	cl_wait_for(s, CL_END);
+}
+
+/* Feed what the input holds to the decoder; true when something happened. */
+static bool
+data_step(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer_iovec v[8];
+	size_t used = 0;
+	bool done = false;
+	int n;
+
+	if (evbuffer_get_length(in) == 0)
+		return false;
+	n = evbuffer_peek(in, -1, NULL, v, 8);
+	if (n > 8)
+		n = 8;
+	for (int i = 0; i < n && !done; i++) {
+		used += smtpd_data_feed(&s->txn->dec, v[i].iov_base,
+		    v[i].iov_len, &done);
+		data_check(s);
+	}
+	evbuffer_drain(in, used);
+	if (done)
+		data_end(s, SMTP_VERB_DATA);
+	return true;
+}
+
+static bool
+bdat_step(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct txn *t = s->txn;
+
+	while (s->bdat_left > 0 && evbuffer_get_length(in) > 0) {
+		struct evbuffer_iovec v[8];
+		int n = evbuffer_peek(in, -1, NULL, v, 8);
+		size_t used = 0;
+
+		if (n > 8)
+			n = 8;
+		for (int i = 0; i < n && s->bdat_left > 0; i++) {
+			size_t len = v[i].iov_len;
+			bool done;
+
+			if (len > s->bdat_left)
+				len = (size_t)s->bdat_left;
+			if (s->bdat_err == NULL) {
+				smtpd_data_feed(&t->dec, v[i].iov_base, len,
+				    &done);
+				data_check(s);
+			}
+			used += len;
+			s->bdat_left -= len;
+		}
+		evbuffer_drain(in, used);
+	}
+	if (s->bdat_left > 0)
+		return false;
+	/* The chunk is complete. */
+	s->state = S_CMD;
+	if (s->bdat_err != NULL) {
+		respond(s, SMTP_VERB_BDAT, "%s", s->bdat_err);
+		free(s->bdat_err);
+		s->bdat_err = NULL;
+		return true;
+	}
+	if (s->bdat_last) {
+		smtpd_data_finish(&t->dec);
+		data_check(s);
+		data_end(s, SMTP_VERB_BDAT);
+		return true;
+	}
+	if (t->fail_reply != NULL)
+		respond(s, SMTP_VERB_BDAT, "%s", t->fail_reply);
+	else
+		respond(s, SMTP_VERB_BDAT, "250 2.0.0 Ok: %llu bytes",
+		    (unsigned long long)t->dec.out_bytes);
+	return true;
+}
+
+/* Commands. */
+
+static void
+do_ehlo(struct session *s, struct smtp_cmd *cmd)
+{
+	struct smtpd_server *srv = s->srv;
+	struct smtpd_check_ctx ctx;
+	struct strlist kw;
+
+	txn_free(s);
+	free(s->helo);
+	s->helo = xstrdup(cmd->arg);
+	s->esmtp = cmd->verb == SMTP_VERB_EHLO;
+	if (!smtpd_check_delay_reject(srv->check)) {
+		fill_ctx(s, &ctx, NULL);
+		if (smtpd_check_list(srv->check, SMTPD_CHECK_HELO, &ctx,
+		    &srv->scratch) < 0) {
+			char *reply = xstrdup(srv->scratch.data);
+
+			log_reject(s, cmd->name, reply, NULL);
+			respond(s, (int)cmd->verb, "%s", reply);
+			free(reply);
+			free(s->helo);
+			s->helo = NULL;
+			return;
+		}
+	}
+	if (cmd->verb == SMTP_VERB_HELO) {
+		respond(s, SMTP_VERB_HELO, "250 %s", srv->myhostname);
+		return;
+	}
+	strlist_init(&kw);
+	if (srv->ehlo_pipelining)
+		strlist_add(&kw, "PIPELINING");
+	if (srv->ehlo_size) {
+		if (srv->message_size_limit > 0) {
+			char n[32];
+
+			snprintf(n, sizeof(n), "SIZE %llu",
+			    (unsigned long long)srv->message_size_limit);
+			strlist_add(&kw, n);
+		} else {
+			strlist_add(&kw, "SIZE");
+		}
+	}
+	if (srv->ehlo_vrfy)
+		strlist_add(&kw, "VRFY");
+	if (srv->ehlo_enhanced)
+		strlist_add(&kw, "ENHANCEDSTATUSCODES");
+	if (srv->ehlo_8bitmime)
+		strlist_add(&kw, "8BITMIME");
+	if (srv->ehlo_dsn)
+		strlist_add(&kw, "DSN");
+	if (srv->ehlo_smtputf8)
+		strlist_add(&kw, "SMTPUTF8");
+	if (srv->ehlo_chunking)
+		strlist_add(&kw, "CHUNKING");
+	{
+		struct buf line;
+
+		/* RFC 5321 4.2.1: "250-" on every line but the last. */
+		buf_init(&line, 0);
+		strlist_add(&kw, "");	/* a sentinel: kw.n >= 1 below */
+		buf_printf(&line, "%s", srv->myhostname);
+		for (size_t i = 0; i + 1 < kw.n; i++) {
+			char *text = buf_detach(&line, NULL);
+
+			buf_printf(&line, "250-%s", text);
+			free(text);
+			out_text(s, line.data, line.len);
+			buf_reset(&line);
+			buf_append_str(&line, kw.v[i]);
+		}
+		respond(s, SMTP_VERB_EHLO, "250 %s", line.data);
+		buf_release(&line);
+	}
+	strlist_release(&kw);
+}
+
+static void
+do_mail(struct session *s, struct smtp_cmd *cmd)
+{
+	struct smtpd_server *srv = s->srv;
+	struct smtpd_check_ctx ctx;
+	struct txn *t;
+
+	if (srv->helo_required && s->helo == NULL) {
+		respond(s, SMTP_VERB_MAIL, "503 5.5.1 Error: send HELO/EHLO "
+		    "first");
+		return;
+	}
+	if (s->txn != NULL) {
+		respond(s, SMTP_VERB_MAIL, "503 5.5.1 Error: nested MAIL "
+		    "command");
+		return;
+	}
+	if (cmd->smtputf8 && !srv->smtputf8) {
+		respond(s, SMTP_VERB_MAIL, "555 5.5.4 Unsupported option: "
+		    "SMTPUTF8");
+		return;
+	}
+	if (cmd->body == SMTP_BODY_BINARYMIME) {
+		respond(s, SMTP_VERB_MAIL, "555 5.5.4 Unsupported option: "
+		    "BODY=BINARYMIME");
+		return;
+	}
+	if (cmd->has_size && srv->message_size_limit > 0 &&
+	    cmd->size > srv->message_size_limit) {
+		respond(s, SMTP_VERB_MAIL, "552 5.3.4 Message size exceeds "
+		    "fixed limit");
+		return;
+	}
+	t = xcalloc(1, sizeof(*t));
+	t->sender = cmd->path;
+	t->body = cmd->body;
+	t->smtputf8 = cmd->smtputf8;
+	t->ret = cmd->ret;
+	t->envid = cmd->envid != NULL ? xstrdup(cmd->envid) : NULL;
+	buf_init(&t->pending, 0);
+	s->txn = t;
+	if (!smtpd_check_delay_reject(srv->check)) {
+		fill_ctx(s, &ctx, NULL);
+		if (smtpd_check_list(srv->check, SMTPD_CHECK_CLIENT, &ctx,
+		    &srv->scratch) < 0 || smtpd_check_list(srv->check,
+		    SMTPD_CHECK_SENDER, &ctx, &srv->scratch) < 0) {
+			char *reply = xstrdup(srv->scratch.data);
+
+			log_reject(s, "MAIL", reply, NULL);
+			txn_free(s);
+			respond(s, SMTP_VERB_MAIL, "%s", reply);
+			free(reply);
+			return;
+		}
+	}
+	respond(s, SMTP_VERB_MAIL, "250 2.1.0 Ok");
+}
+
+static void
+do_rcpt(struct session *s, struct smtp_cmd *cmd)
+{
+	struct smtpd_server *srv = s->srv;
+	struct smtpd_check_ctx ctx;
+	struct txn *t = s->txn;
+	struct buf to, *req;
+	const char *error = NULL;
+	int r = 0;
+
+	if (t == NULL) {
+		respond(s, SMTP_VERB_RCPT, "503 5.5.1 Error: need MAIL "
+		    "command");
+		return;
+	}
+	t->rcpt_tried++;
+	if (srv->recipient_limit > 0 && t->rcpt_ok >= srv->recipient_limit) {
+		respond(s, SMTP_VERB_RCPT, "452 4.5.3 Error: too many "
+		    "recipients");
+		return;
+	}
+	buf_init(&to, 0);
+	smtp_addr_externalize(cmd->path.addr, &to);
+	fill_ctx(s, &ctx, &cmd->path);
+	if (smtpd_check_rcpt(srv->check, &ctx, &srv->scratch) < 0) {
+		char *reply = xstrdup(srv->scratch.data);
+
+		log_reject(s, "RCPT", reply, to.data);
+		respond(s, SMTP_VERB_RCPT, "%s", reply);
+		free(reply);
+		buf_release(&to);
+		return;
+	}
+	buf_release(&to);
+
+	req = &t->pending;
+	buf_reset(req);
+	r |= attr_encode(req, "request", "rcpt", &error);
+	r |= attr_encode(req, "address", cmd->path.addr, &error);
+	if (cmd->orcpt != NULL) {
+		struct buf o;
+
+		buf_init(&o, 0);
+		buf_printf(&o, "%s;%s", cmd->orcpt_type != NULL ?
+		    cmd->orcpt_type : "rfc822", cmd->orcpt);
+		r |= attr_encode(req, "orcpt", o.data, &error);
+		buf_release(&o);
+	}
+	if (cmd->notify != 0) {
+		struct buf n;
+
+		buf_init(&n, 0);
+		if (cmd->notify & SMTP_NOTIFY_NEVER)
+			buf_append_str(&n, "never");
+		if (cmd->notify & SMTP_NOTIFY_SUCCESS)
+			buf_append_str(&n, n.len ? ",success" : "success");
+		if (cmd->notify & SMTP_NOTIFY_FAILURE)
+			buf_append_str(&n, n.len ? ",failure" : "failure");
+		if (cmd->notify & SMTP_NOTIFY_DELAY)
+			buf_append_str(&n, n.len ? ",delay" : "delay");
+		r |= attr_encode(req, "notify", n.data, &error);
+		buf_release(&n);
+	}
+	r |= attr_encode_end(req);
+	if (r != 0) {
+		buf_reset(req);
+		respond(s, SMTP_VERB_RCPT, "501 5.5.4 Error: recipient "
+		    "parameters too long");
+		return;
+	}
+	if (t->broken) {
+		buf_reset(req);
+		respond(s, SMTP_VERB_RCPT, "%s", temp_reply(NULL));
+		return;
+	}
+	if (!t->opened) {
+		/* The first recipient: cleanup opens the queue file now. */
+		if (cl_open(s) < 0) {
+			buf_reset(req);
+			cl_drop(s);
+			t->broken = false;
+			respond(s, SMTP_VERB_RCPT, "%s", temp_reply(NULL));
+		}
+		return;
+	}
+	evbuffer_add(bufferevent_get_output(s->cl), req->data, req->len);
+	buf_reset(req);
+	t->rcpt_ok++;
+	respond(s, SMTP_VERB_RCPT, "250 2.1.5 Ok");
+}
+
+/* Why DATA/BDAT cannot start now, or NULL. */
+static const char *
+content_refusal(struct session *s)
+{
+	struct txn *t = s->txn;
+
+	if (t == NULL)
+		return "503 5.5.1 Error: need MAIL command";
+	if (t->rcpt_ok == 0 && t->rcpt_tried == 0)
+		return "503 5.5.1 Error: need RCPT command";
+	if (t->rcpt_ok == 0)
+		return "554 5.5.1 Error: no valid recipients";
+	if (t->broken || !t->opened)
+		return temp_reply(NULL);
+	return NULL;
+}
+
+static void
+content_start(struct session *s, enum smtpd_data_mode mode)
+{
+	struct txn *t = s->txn;
+
+	smtpd_data_init(&t->dec, mode, s->nl, data_emit, s);
+	t->chunk = evbuffer_new();
+	if (t->chunk == NULL)
+		log_fatal("out of memory");
+}
+
+static void
+do_data(struct session *s, struct smtp_cmd *cmd)
+{
+	const char *no = content_refusal(s);
+
+	if (no == NULL && s->txn->used_bdat)
+		no = "503 5.5.1 Error: DATA after BDAT";
+	if (no != NULL) {
+		if (s->txn != NULL && s->txn->rcpt_ok > 0)
+			log_reject(s, "DATA", no, NULL);
+		respond(s, SMTP_VERB_DATA, "%s", no);
+		return;
+	}
+	s->txn->used_data = true;
+	content_start(s, SMTPD_DATA_DOT);
+	s->state = S_DATA;
+	/* RFC 5321 4.2: an intermediate reply; counted with the final one. */
+	out_text(s, "354 End data with <CR><LF>.<CR><LF>", 35);
+}
+
+static void
+do_bdat(struct session *s, struct smtp_cmd *cmd)
+{
+	const char *no = content_refusal(s);
+
+	if (no == NULL && s->txn->used_data)
+		no = "503 5.5.1 Error: BDAT after DATA";
+	s->bdat_left = cmd->chunk_size;
+	s->bdat_last = cmd->last;
+	s->state = S_BDAT;
+	free(s->bdat_err);
+	s->bdat_err = NULL;
+	if (no != NULL) {
+		/* RFC 3030 2: the chunk is read (and dropped) all the same. */
+		s->bdat_err = xstrdup(no);
+		return;
+	}
+	if (!s->txn->used_bdat) {
+		s->txn->used_bdat = true;
+		content_start(s, SMTPD_DATA_RAW);
+	}
+}
+
+static void
+junk(struct session *s)
+{
+	if (++s->junk > s->srv->junk_command_limit &&
+	    s->srv->junk_command_limit > 0)
+		s->errors++;
+}
+
+static void
+do_vrfy(struct session *s, struct smtp_cmd *cmd)
+{
+	struct smtpd_server *srv = s->srv;
+	struct smtp_addr a;
+	const struct smtp_status *st;
+	const char *reason, *arg = cmd->arg != NULL ? cmd->arg : "";
+	struct smtpd_check_ctx ctx;
+	struct buf ext;
+
+	junk(s);
+	if (srv->vrfy_disabled) {
+		respond(s, SMTP_VERB_VRFY, "502 5.5.1 VRFY command is "
+		    "disabled");
+		return;
+	}
+	if (smtp_addr_parse_path(arg, strlen(arg), SMTP_ADDR_LENIENT |
+	    SMTP_ADDR_NODOMAIN | (srv->smtputf8 ? SMTP_ADDR_SMTPUTF8 : 0),
+	    &a, &st, &reason) < 0 || a.is_null) {
+		respond(s, SMTP_VERB_VRFY, "501 5.1.3 Bad recipient address "
+		    "syntax");
+		return;
+	}
+	fill_ctx(s, &ctx, &a);
+	if (smtpd_check_local_recipient(srv->check, &ctx, &a, NULL,
+	    &srv->scratch) < 0) {
+		char *reply = xstrdup(srv->scratch.data);
+
+		respond(s, SMTP_VERB_VRFY, "%s", reply);
+		free(reply);
+		return;
+	}
+	buf_init(&ext, 0);
+	smtp_addr_externalize(a.addr, &ext);
+	respond(s, SMTP_VERB_VRFY, "252 2.0.0 <%s>: Cannot VRFY user, but "
+	    "will accept message", ext.data);
+	buf_release(&ext);
+}
+
+static void
+handle_line(struct session *s, const char *line, size_t len)
+{
+	struct smtpd_server *srv = s->srv;
+	struct smtp_cmd cmd;
+	const struct smtp_status *st;
+	const char *reason;
+	unsigned flags = 0;
+
+	if (!srv->strict_rfc821)
+		flags |= SMTP_CMD_LENIENT;
+	if (s->txn != NULL && s->txn->smtputf8)
+		flags |= SMTP_CMD_SMTPUTF8;
+	if (smtp_cmd_parse(line, len, flags, &cmd, &st, &reason) < 0) {
+		s->phase = cmd.verb != SMTP_VERB_NONE ?
+		    smtp_verb_name(cmd.verb) : "UNKNOWN";
+		if (cmd.verb == SMTP_VERB_RCPT && s->txn == NULL)
+			respond(s, SMTP_VERB_RCPT, "503 5.5.1 Error: need "
+			    "MAIL command");
+		else
+			respond(s, (int)cmd.verb, "%s", st->reply);
+		smtp_cmd_release(&cmd);
+		return;
+	}
+	s->phase = smtp_verb_name(cmd.verb);
+	switch (cmd.verb) {
+	case SMTP_VERB_EHLO:
+	case SMTP_VERB_HELO:
+		do_ehlo(s, &cmd);
+		break;
+	case SMTP_VERB_MAIL:
+		do_mail(s, &cmd);
+		break;
+	case SMTP_VERB_RCPT:
+		do_rcpt(s, &cmd);
+		break;
+	case SMTP_VERB_DATA:
+		do_data(s, &cmd);
+		break;
+	case SMTP_VERB_BDAT:
+		do_bdat(s, &cmd);
+		break;
+	case SMTP_VERB_RSET:
+		junk(s);
+		txn_free(s);
+		respond(s, SMTP_VERB_RSET, "250 2.0.0 Ok");
+		break;
+	case SMTP_VERB_NOOP:
+		junk(s);
+		respond(s, SMTP_VERB_NOOP, "250 2.0.0 Ok");
+		break;
+	case SMTP_VERB_QUIT:
+		respond(s, SMTP_VERB_QUIT, "221 2.0.0 Bye");
+		s->quit = true;
+		session_close(s);
+		break;
+	case SMTP_VERB_VRFY:
+		do_vrfy(s, &cmd);
+		break;
+	case SMTP_VERB_HELP:
+		junk(s);
+		respond(s, SMTP_VERB_HELP, "214 2.0.0 Commands: EHLO HELO "
+		    "MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP");
+		break;
+	case SMTP_VERB_STARTTLS:
+	case SMTP_VERB_AUTH:
+		/* Not offered yet (TLS and AUTH: issue 6). */
+		respond(s, (int)cmd.verb, "502 5.5.1 Error: command not "
+		    "implemented");
+		break;
+	default:
+		respond(s, (int)cmd.verb, "502 5.5.2 Error: command not "
+		    "recognized");
+		break;
+	}
+	smtp_cmd_release(&cmd);
+}
+
+/* One command line from the input; false when none is complete yet. */
+static bool
+cmd_step(struct session *s)
+{
+	struct smtpd_server *srv = s->srv;
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer_ptr eol;
+	size_t eol_len = 0, len, avail = evbuffer_get_length(in);
+	static char *line;
+	static size_t line_cap;
+	bool bare_lf;
+
+	if (avail == 0)
+		return false;
+	eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+	if (eol.pos < 0) {
+		if (avail > srv->line_limit) {
+			/* Drop it as it comes; the reply follows at its end. */
+			evbuffer_drain(in, avail);
+			s->skipping = true;
+		}
+		return false;
+	}
+	len = (size_t)eol.pos;
+	if (s->skipping || len > srv->line_limit) {
+		evbuffer_drain(in, len + 1);
+		s->skipping = false;
+		s->phase = "UNKNOWN";
+		respond(s, SMTP_VERB_NONE, "500 5.5.2 Error: line too long");
+		return true;
+	}
+	if (line_cap < srv->line_limit + 2) {
+		line_cap = srv->line_limit + 2;
+		line = xrealloc(line, line_cap);
+	}
+	evbuffer_remove(in, line, len + 1);
+	bare_lf = len == 0 || line[len - 1] != '\r';
+	if (!bare_lf)
+		len--;
+	line[len] = '\0';
+	if (bare_lf && s->nl == SMTPD_DATA_NL_REJECT) {
+		s->phase = "UNKNOWN";
+		respond(s, SMTP_VERB_NONE, "550 5.5.2 Error: bare <LF> "
+		    "received");
+		return true;
+	}
+	handle_line(s, line, len);
+	return true;
+}
+
+static void session_free(struct session *s);
+
+/*
+ * Handle everything the input holds, in order, unless the session waits
+ * (for cleanup or an error delay).  May free S: callers return at once.
+ */
+static void
+session_process(struct session *s)
+{
+	for (;;) {
+		bool progress;
+
+		if (s->busy != 0 || s->closing)
+			break;
+		switch (s->state) {
+		case S_DATA:
+			progress = data_step(s);
+			break;
+		case S_BDAT:
+			progress = bdat_step(s);
+			break;
+		default:
+			progress = cmd_step(s);
+			break;
+		}
+		if (!progress)
+			break;
+	}
+	if (s->closing && (s->busy & BUSY_SLEEP) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		session_free(s);
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	s->busy &= ~BUSY_SLEEP;
+	if (s->delayed != NULL) {
+		evbuffer_add(bufferevent_get_output(s->bev), s->delayed->data,
+		    s->delayed->len);
+		buf_free(s->delayed);
+		s->delayed = NULL;
+	}
+	session_process(s);
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	session_process(arg);
+}
+
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	if (s->closing && (s->busy & BUSY_SLEEP) == 0)
+		session_free(s);
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+
+	if (what & BEV_EVENT_TIMEOUT) {
+		if (s->busy != 0 && !s->closing) {
+			/* Our own wait, not the client's: keep going. */
+			bufferevent_enable(bev, EV_READ);
+			return;
+		}
+		if (!s->closing) {
+			char text[300];
+			int n = snprintf(text, sizeof(text), "421 4.4.2 %s "
+			    "Error: timeout exceeded", s->srv->myhostname);
+
+			log_info("timeout after %s from %s[%s]", s->phase,
+			    s->name, s->addr);
+			if (n > 0 && (size_t)n < sizeof(text))
+				evbuffer_add_printf(bufferevent_get_output(bev),
+				    "%s\r\n", text);
+			s->closing = true;
+			bufferevent_disable(bev, EV_READ);
+			/* One more chance to write it, then give up. */
+			return;
+		}
+		session_free(s);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		if (!s->quit)
+			log_info("lost connection after %s from %s[%s]",
+			    s->phase, s->name, s->addr);
+		session_free(s);
+	}
+}
+
+static void
+session_free(struct session *s)
+{
+	struct buf line;
+	unsigned long ok = 0, total = 0;
+
+	buf_init(&line, 0);
+	buf_printf(&line, "disconnect from %s[%s]", s->name, s->addr);
+	for (size_t i = 0; i < N_COUNTED; i++) {
+		if (s->total[i] == 0)
+			continue;
+		ok += s->ok[i];
+		total += s->total[i];
+		if (s->ok[i] == s->total[i])
+			buf_printf(&line, " %s=%u", counted[i].name, s->ok[i]);
+		else
+			buf_printf(&line, " %s=%u/%u", counted[i].name,
+			    s->ok[i], s->total[i]);
+	}
+	if (ok == total)
+		buf_printf(&line, " commands=%lu", ok);
+	else
+		buf_printf(&line, " commands=%lu/%lu", ok, total);
+	log_info("%s", line.data);
+	buf_release(&line);
+
+	txn_free(s);
+	cl_drop(s);
+	bufferevent_free(s->bev);
+	if (s->timer != NULL)
+		event_free(s->timer);
+	buf_free(s->delayed);
+	free(s->helo);
+	free(s->bdat_err);
+	smtpd_session_ended(s->srv, s->counted_conn ? s->addr : NULL);
+	free(s);
+}
+
+void
+smtpd_session_start(struct smtpd_server *srv, int fd,
+    const struct sockaddr *sa, socklen_t salen)
+{
+	struct session *s = xcalloc(1, sizeof(*s));
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
+	struct smtpd_check_ctx ctx;
+	struct timeval tv = { (time_t)srv->timeout, 0 };
+	unsigned long n;
+
+	s->srv = srv;
+	s->name = "unknown";
+	s->phase = "CONNECT";
+	s->nl = srv->bare_newline;
+	if (getnameinfo(sa, salen, s->addr, sizeof(s->addr), s->port,
+	    sizeof(s->port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		str_copy(s->addr, sizeof(s->addr), "unknown");
+	if (cidr_addr_from_sockaddr(sa, &s->family, s->abytes) == 0 &&
+	    s->family == AF_INET && sa->sa_family == AF_INET6) {
+		/* ::ffff:192.0.2.1 is logged and checked as 192.0.2.1. */
+		inet_ntop(AF_INET, s->abytes, s->addr, sizeof(s->addr));
+	}
+	if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
+		getnameinfo((struct sockaddr *)&local, llen, s->local,
+		    sizeof(s->local), NULL, 0, NI_NUMERICHOST);
+	s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->bev == NULL) {
+		evutil_closesocket(fd);
+		free(s);
+		smtpd_session_ended(srv, NULL);
+		return;
+	}
+	s->timer = evtimer_new(srv->base, timer_cb, s);
+	bufferevent_setcb(s->bev, read_cb, write_cb, event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, SESSION_READ_HIGH);
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	log_info("connect from %s[%s]", s->name, s->addr);
+
+	fill_ctx(s, &ctx, NULL);
+	if (s->nl != SMTPD_DATA_NL_KEEP &&
+	    smtpd_check_bare_newline_excluded(srv->check, &ctx))
+		s->nl = SMTPD_DATA_NL_KEEP;
+	n = smtpd_conn_add(srv, s->addr);
+	s->counted_conn = true;
+	if (srv->conn_count_limit > 0 && n > srv->conn_count_limit) {
+		log_warning("Connection concurrency limit exceeded: %lu from "
+		    "%s[%s] for service %s", n, s->name, s->addr, srv->service);
+		evbuffer_add_printf(bufferevent_get_output(s->bev),
+		    "421 4.7.0 %s Error: too many connections from %s\r\n",
+		    srv->myhostname, s->addr);
+		s->closing = true;
+		bufferevent_enable(s->bev, EV_WRITE);
+		return;
+	}
+	evbuffer_add_printf(bufferevent_get_output(s->bev), "220 %s\r\n",
+	    srv->banner);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
