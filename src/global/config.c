@@ -72,6 +72,12 @@ static int config_expand_text(struct config_xstate *st, const char *s,
 static char *config_machine_name;
 
 static bool
+config_space_char(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static bool
 config_name_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -392,12 +398,97 @@ config_expand_name(struct config_xstate *st, const char *name, size_t n,
 	return config_expand_var(st, config_var_find(st->cfg, name, n), out);
 }
 
+/* The texts of a conditional: ${name?then}, ${name?{then}:{else}}. */
+struct config_cond {
+	const char *then_text;
+	size_t then_len;
+	const char *else_text;	/* NULL: none */
+	size_t else_len;
+};
+
+/* Index of the '}' that closes the '{' at S[0], or N when there is none. */
+static size_t
+config_brace_end(const char *s, size_t n)
+{
+	size_t level = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '{')
+			level++;
+		else if (s[i] == '}' && --level == 0)
+			return i;
+	}
+	return n;
+}
+
+/*
+ * Split the text after the operator OP of ${name?...} / ${name:...},
+ * S[0..N): plain text, "{text}", or (OP '?', Postfix 3) "{then}:{else}".
+ */
+static int
+config_cond_split(struct config_xstate *st, char op, const char *s, size_t n,
+    struct config_cond *c)
+{
+	size_t e, i, e2;
+
+	c->then_text = s;
+	c->then_len = n;
+	c->else_text = NULL;
+	c->else_len = 0;
+	if (n == 0 || s[0] != '{' || (e = config_brace_end(s, n)) == n)
+		return 0;
+	c->then_text = s + 1;
+	c->then_len = e - 1;
+	for (i = e + 1; i < n && config_space_char(s[i]); i++)
+		;
+	if (i == n)
+		return 0;
+	if (op == '?' && s[i] == ':') {
+		for (i++; i < n && config_space_char(s[i]); i++)
+			;
+		if (i < n && s[i] == '{' &&
+		    (e2 = config_brace_end(s + i, n - i)) != n - i) {
+			size_t j = i + e2 + 1;
+
+			while (j < n && config_space_char(s[j]))
+				j++;
+			if (j == n) {
+				c->else_text = s + i + 1;
+				c->else_len = e2 - 1;
+				return 0;
+			}
+		}
+	}
+	st->error = err_fmt("unexpected text after \"{...}\" in \"${...%c\" "
+	    "(use {text} or {text}:{text})", op);
+	return -1;
+}
+
+/* Expand S[0..N) one level deeper. */
+static int
+config_expand_nested(struct config_xstate *st, const char *s, size_t n,
+    struct buf *out)
+{
+	int rc;
+
+	if (st->depth >= CONFIG_EXPAND_DEPTH) {
+		st->error = err_fmt("$name references nested more than %d "
+		    "deep", CONFIG_EXPAND_DEPTH);
+		return -1;
+	}
+	st->depth++;
+	rc = config_expand_text(st, s, n, out);
+	st->depth--;
+	return rc;
+}
+
 /* Expand ${...} / $(...) whose inside (without brackets) is S[0..N). */
 static int
 config_expand_braced(struct config_xstate *st, const char *s, size_t n,
     char open, struct buf *out)
 {
 	size_t k = config_name_span(s, n);
+	struct config_cond c;
 	struct buf tmp;
 	bool nonempty;
 	int rc;
@@ -419,20 +510,14 @@ config_expand_braced(struct config_xstate *st, const char *s, size_t n,
 	rc = config_expand_name(st, s, k, &tmp);
 	nonempty = tmp.len > 0;
 	buf_release(&tmp);
-	if (rc < 0)
+	if (rc < 0 || config_cond_split(st, s[k], s + k + 1, n - k - 1, &c) < 0)
 		return -1;
 	/* ${name?text}: text when name is non-empty; ${name:text}: empty. */
-	if ((s[k] == '?') != nonempty)
-		return 0;
-	if (st->depth >= CONFIG_EXPAND_DEPTH) {
-		st->error = err_fmt("$name references nested more than %d "
-		    "deep", CONFIG_EXPAND_DEPTH);
-		return -1;
-	}
-	st->depth++;
-	rc = config_expand_text(st, s + k + 1, n - k - 1, out);
-	st->depth--;
-	return rc;
+	if ((s[k] == '?') == nonempty)
+		return config_expand_nested(st, c.then_text, c.then_len, out);
+	if (c.else_text != NULL)
+		return config_expand_nested(st, c.else_text, c.else_len, out);
+	return 0;
 }
 
 static int

@@ -133,6 +133,11 @@ int config_edit(const char *path, const char *name, const char *value,
  */
 #define CONFIG_DEF_COMPUTED "(computed) "
 
+/*
+ * Expansion also takes Postfix 3's braced forms: ${name?{text}},
+ * ${name:{text}} and ${name?{text1}:{text2}}.
+ */
+
 /* True when DEF's default is computed at run time (CONFIG_DEF_COMPUTED). */
 bool config_param_is_computed(const struct config_param_def *def);
 
