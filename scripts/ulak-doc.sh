@@ -71,9 +71,9 @@ sends SIGHUP.
 
 When `ulak` is called by the name `sendmail`, `mailq` or `newaliases`
 (`make install` makes these links), it runs `ulak sendmail`, `ulak queue`
-or `ulak aliases`. `sendmail` and `queue` are not available yet in this
-version: they exit with status 75 (EX_TEMPFAIL), so that a program handing
-mail over retries later instead of losing it.
+or `ulak aliases`. `sendmail` writes into `maildrop/` for pickup
+(docs/sendmail.md). `queue` is not available yet in this version: it exits
+with status 75 (EX_TEMPFAIL).
 
 ## ulak
 

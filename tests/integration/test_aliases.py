@@ -65,14 +65,23 @@ def test_called_as_newaliases(instance, tmp_path):
     assert instance.run("aliases", "-q", "sales").stdout == "demo\n"
 
 
-def test_sendmail_and_mailq_not_yet(instance, tmp_path):
+def test_sendmail_and_mailq_by_name(instance, tmp_path):
     from conftest import run_ulak
-    for name in ("sendmail", "mailq"):
-        link = tmp_path / name
-        os.symlink(instance.bin, link)
-        r = run_ulak(link, "-t", input="Subject: x\n\nbody\n",
-                     env={"ULAK_CONFIG_DIR": str(instance.dir)})
-        assert r.returncode == 75, (name, r.stderr)
-        assert "not yet available" in r.stderr
-    r = instance.run("sendmail", "someone@example.test")
-    assert r.returncode == 75
+    env = {"ULAK_CONFIG_DIR": str(instance.dir)}
+    link = tmp_path / "mailq"
+    os.symlink(instance.bin, link)
+    r = run_ulak(link, env=env)
+    assert r.returncode == 75, r.stderr
+    assert "not yet available" in r.stderr
+    # Called as sendmail it submits into maildrop/ (test_sendmail.py has
+    # the details).
+    link = tmp_path / "sendmail"
+    os.symlink(instance.bin, link)
+    r = run_ulak(link, "-t", input="Subject: x\n\nbody\n", env=env)
+    assert r.returncode == 67, r.stderr
+    r = run_ulak(link, "-t", input="To: someone@example.test\n\nbody\n",
+                 env=env)
+    assert r.returncode == 0, r.stderr
+    maildrop = instance.dir / "queue" / "maildrop"
+    assert len([p for p in maildrop.iterdir()
+                if not p.name.startswith(".")]) == 1
