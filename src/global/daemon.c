@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "file.h"
 #include "log.h"
 #include "mem.h"
 #include "parse.h"
@@ -35,6 +36,7 @@ daemon_init(struct daemon *d, const char *program, int argc, char **argv)
 	const char *error, *env, *logfile;
 	int i;
 
+	file_sanitize_stdio();
 	memset(d, 0, sizeof(*d));
 	d->program = program;
 	strlist_init(&d->args);

@@ -34,6 +34,13 @@ int file_read_all(const char *path, struct buf *out, size_t max,
     const char **error_r);
 /* mkdir -p with MODE for the folders it creates. */
 int file_mkdirs(const char *path, mode_t mode, const char **error_r);
+/*
+ * Make sure descriptors 0, 1 and 2 are open (on /dev/null when closed), so
+ * that a file opened later never lands on them and gets clobbered by a
+ * dup2 over stdio.  Call first thing in main().  Exits when /dev/null
+ * cannot be opened.
+ */
+void file_sanitize_stdio(void);
 /* Modification time of PATH in *mtime_r; -1 (errno set) when it cannot be stat'ed. */
 int file_mtime(const char *path, time_t *mtime_r);
 

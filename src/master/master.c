@@ -816,6 +816,7 @@ main(int argc, char **argv)
 	const char *error, *env;
 	int c;
 
+	file_sanitize_stdio();
 	log_init("master", "stderr");
 	env = getenv("ULAK_CONFIG_DIR");
 	m.config_dir = xstrdup(env != NULL && *env ? env : "/etc/ulak");

@@ -43,6 +43,11 @@ def poll(cond, timeout=20, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def smtp_service(inst):
+    """master.cf names the SMTP listener by its address (ulak init)."""
+    return f"127.0.0.1:{inst.ports['smtp']}"
+
+
 def banner(port):
     with socket.create_connection(("127.0.0.1", port), 5) as s:
         return s.recv(512)
@@ -75,10 +80,10 @@ def test_start_status_stop(instance):
 
 def test_killed_daemon_is_restarted(running):
     port = running.ports["smtp"]
-    old = poll(lambda: daemon_pids(running, "smtpd", "smtp"), what="smtpd")
+    old = poll(lambda: daemon_pids(running, "smtpd", smtp_service(running)), what="smtpd")
     for pid in old:
         os.kill(pid, signal.SIGKILL)
-    new = poll(lambda: [p for p in daemon_pids(running, "smtpd", "smtp")
+    new = poll(lambda: [p for p in daemon_pids(running, "smtpd", smtp_service(running))
                         if p not in old], what="a new smtpd")
     assert new
     assert banner(port).startswith(b"220 ")
@@ -106,11 +111,11 @@ def test_reload_keeps_established_connections(running):
     s = socket.create_connection(("127.0.0.1", port), 5)
     f = s.makefile("rwb")
     assert f.readline().startswith(b"220")
-    old = daemon_pids(running, "smtpd", "smtp")
+    old = daemon_pids(running, "smtpd", smtp_service(running))
     r = running.run("reload")
     assert r.returncode == 0, r.stderr
     poll(lambda: "reload" in running.log(), what="reload log line")
-    poll(lambda: [p for p in daemon_pids(running, "smtpd", "smtp")
+    poll(lambda: [p for p in daemon_pids(running, "smtpd", smtp_service(running))
                   if p not in old], what="a new smtpd after reload")
     # The old session still works...
     f.write(b"EHLO client.example\r\n")
@@ -132,9 +137,13 @@ def test_reload_keeps_established_connections(running):
 
 
 def test_bad_config_on_reload_keeps_running(running):
+    # smtpd has read main.cf once it greets.
+    assert banner(running.ports["smtp"]).startswith(b"220 ")
+    pids = daemon_pids(running, "smtpd", smtp_service(running))
     with open(running.config, "a") as f:
         f.write("message_size_limit = lots\n")
     r = running.run("reload")
     assert r.returncode == 0
     poll(lambda: "reload failed" in running.log(), what="reload failure")
     assert banner(running.ports["smtp"]).startswith(b"220 ")
+    assert daemon_pids(running, "smtpd", smtp_service(running)) == pids
