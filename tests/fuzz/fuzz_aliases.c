@@ -14,13 +14,18 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static int log_ready;
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct aliases_list l;
 	const char *err;
 
-	log_init("fuzz", "/dev/null");
+	if (!log_ready) {
+		log_init("fuzz", "/dev/null");
+		log_ready = 1;
+	}
 	aliases_list_init(&l);
 	(void)aliases_parse_text("fuzz", (const char *)data, size, &l, &err);
 	for (size_t i = 0; i < l.n; i++) {

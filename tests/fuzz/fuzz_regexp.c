@@ -15,6 +15,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static int log_ready;
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -27,7 +29,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	log_init("fuzz", "/dev/null");
+	if (!log_ready) {
+		log_init("fuzz", "/dev/null");
+		log_ready = 1;
+	}
 	d = dict_open_text(data[0] & 1 ? "pcre" : "regexp", "fuzz",
 	    (const char *)data + 1, size - 1, &err);
 	if (d == NULL)
