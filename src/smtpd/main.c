@@ -177,6 +177,7 @@ read_settings(struct smtpd_server *srv, struct daemon *d)
 	buf_printf(&b, "%s/private/cleanup", config_str(cfg,
 	    "queue_directory"));
 	srv->cleanup_path = buf_detach(&b, NULL);
+	buf_release(&b);
 	srv->service = xstrdup(d->service);
 	srv->timeout = config_time(cfg, "smtpd_timeout");
 	srv->ipc_timeout = config_time(cfg, "ipc_timeout");

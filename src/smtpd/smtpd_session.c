@@ -1405,7 +1405,12 @@ smtpd_session_start(struct smtpd_server *srv, int fd,
 		s->nl = SMTPD_DATA_NL_KEEP;
 	n = smtpd_conn_add(srv, s->addr);
 	s->counted_conn = true;
-	if (srv->conn_count_limit > 0 && n > srv->conn_count_limit) {
+	/*
+	 * As Postfix (smtpd_client_event_limit_exceptions = $mynetworks):
+	 * trusted clients are not limited.
+	 */
+	if (srv->conn_count_limit > 0 && n > srv->conn_count_limit &&
+	    !smtpd_check_mynetworks(srv->check, &ctx)) {
 		log_warning("Connection concurrency limit exceeded: %lu from "
 		    "%s[%s] for service %s", n, s->name, s->addr, srv->service);
 		evbuffer_add_printf(bufferevent_get_output(s->bev),
