@@ -396,6 +396,23 @@ test_build_large_and_dups(void **state)
 	    "padding-padding");
 	dict_close(d);
 
+	/* A 3 MB value on one line (LMDB overflow pages, map growth). */
+	f = fopen(tpath("bigvalue"), "w");
+	assert_non_null(f);
+	fputs("small 1\nbig ", f);
+	for (int i = 0; i < 300000; i++)
+		fputs("0123456789", f);
+	fputs("\nafter 2\n", f);
+	fclose(f);
+	assert_int_equal(dict_build(tspec("lmdb", "bigvalue"), &err), 0);
+	d = dict_open(tspec("lmdb", "bigvalue"), &err);
+	assert_non_null(d);
+	assert_int_equal(dict_lookup(d, "big", &v, &err), 1);
+	assert_int_equal(strlen(v), 3000000);
+	assert_string_equal(v + 2999990, "0123456789");
+	expect_lookup(d, "after", "2");
+	dict_close(d);
+
 	/* An empty source builds an empty table. */
 	write_file("empty", "# nothing\n");
 	assert_int_equal(dict_build(tspec("lmdb", "empty"), &err), 0);
