@@ -128,7 +128,8 @@ rfc822_build_received(struct buf *out, const struct rfc822_received *r)
 		    append_clean(out, r->queue_id) < 0)
 			goto fail;
 	}
-	if (r->rcpt != NULL) {
+	/* Postfix writes "for" only into the Received: of SMTP mail. */
+	if (r->rcpt != NULL && !r->local) {
 		if (buf_append_str(out, "\r\n\tfor <") < 0 ||
 		    append_clean(out, r->rcpt) < 0 ||
 		    buf_append_char(out, '>') < 0)

@@ -42,6 +42,7 @@ struct rfc822_received {
  *   \r\n\tfor <RCPT>; DATE\r\n
  * or for a local submission
  *   Received: by HOST (ulak, from userid UID)\r\n\tid ID; DATE\r\n
+ * (RCPT is not used for a local submission, as in Postfix).
  * IPv6 addresses are written [IPv6:...].  Returns 0, or -1 when OUT's
  * maximum would be exceeded.
  */

@@ -72,8 +72,7 @@ test_received(void **state)
 		{ { true, 0, NULL, NULL, NULL, NULL, "mx.test", "ABC", "a@b",
 		    WHEN },
 		  "Received: by mx.test (ulak, from userid 0)\r\n"
-		  "\tid ABC\r\n\tfor <a@b>; Tue, 4 Feb 2025 10:11:12 +0000 "
-		  "(UTC)\r\n" },
+		  "\tid ABC; Tue, 4 Feb 2025 10:11:12 +0000 (UTC)\r\n" },
 	};
 	struct buf b;
 
