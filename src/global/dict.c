@@ -371,6 +371,17 @@ dict_open(const char *spec, const char **error_r)
 	struct dict *d;
 	bool fold;
 
+	/*
+	 * Postfix configurations say proxy:unix:passwd.byname to go through
+	 * proxymap; ulak has none, so the table behind it is opened directly.
+	 */
+	if (str_has_prefix(spec, "proxy:") && strchr(spec + 6, ':') != NULL) {
+		if ((d = dict_open(spec + 6, error_r)) != NULL) {
+			free(d->spec);
+			d->spec = xstrdup(spec);
+		}
+		return d;
+	}
 	if (dict_split_spec(spec, typename, sizeof(typename), &name,
 	    error_r) < 0)
 		return NULL;

@@ -830,6 +830,17 @@ test_unix(void **state)
 	assert_non_null(strstr(v, ":0:"));
 	dict_close(d);
 
+	/* proxy: is accepted and ignored (there is no proxymap). */
+	d = dict_open("proxy:unix:passwd.byname", &err);
+	assert_non_null(d);
+	assert_string_equal(dict_spec(d), "proxy:unix:passwd.byname");
+	assert_int_equal(dict_lookup(d, "root", &v, &err), 1);
+	dict_close(d);
+	assert_null(dict_open("proxy:nosuch:x", &err));
+	expect_error(err, "unknown table type \"nosuch\"");
+	assert_null(dict_open("proxy:", &err));
+	expect_error(err, "unknown table type \"proxy\"");
+
 	assert_null(dict_open("unix:shadow.byname", &err));
 	expect_error(err, "passwd.byname and group.byname only");
 }
