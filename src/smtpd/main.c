@@ -197,6 +197,11 @@ read_settings(struct smtpd_server *srv, struct daemon *d)
 	if (smtpd_data_newline_parse(nl, &srv->bare_newline) < 0)
 		log_fatal("smtpd_forbid_bare_newline = %s: expected normalize, "
 		    "reject, yes or no", nl);
+	/* STARTTLS, implicit TLS and AUTH come with issue 6. */
+	if (config_bool(cfg, "smtpd_tls_wrappermode") ||
+	    strcmp(config_str(cfg, "smtpd_tls_security_level"), "encrypt") == 0)
+		log_warning("service %s: TLS is not supported by this smtpd "
+		    "yet; it speaks plain SMTP", d->service);
 	srv->helo_required = config_bool(cfg, "smtpd_helo_required");
 	srv->vrfy_disabled = config_bool(cfg, "disable_vrfy_command");
 	srv->smtputf8 = config_bool(cfg, "smtputf8_enable");
