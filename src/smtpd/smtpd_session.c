@@ -1290,6 +1290,13 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct session *s = arg;
 
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING)) {
+		/* The client has not read its replies for smtpd_timeout. */
+		log_info("timeout after %s from %s[%s]", s->phase, s->name,
+		    s->addr);
+		session_free(s);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		if (s->busy != 0 && !s->closing) {
 			/* Our own wait, not the client's: keep going. */
