@@ -325,3 +325,22 @@ def test_qmgr_gets_a_wakeup(cleanup):
         data += got
     assert data == b"request=wakeup\n\n"
     s.close()
+
+
+@pytest.mark.parametrize("content,body", [
+    (b"", b""),
+    (b"Subject: no line end", b""),
+    (b"\r\nbody only\r\n", b"body only\r\n"),
+    (b"Subject: x\nX-LF: bare\n\nlf body\n", b"lf body\n"),
+])
+def test_odd_message_shapes(cleanup, content, body):
+    r = client(cleanup).send_message("joe", ["u"], content, origin="pickup")
+    assert r["status"] == "0", r
+    q = only_file(cleanup)
+    # Missing headers were added in the header block, whatever its shape.
+    assert len(q.header("Message-ID")) == 1
+    assert len(q.header("Date")) == 1
+    assert q.header("From") == ["joe@example.test"]
+    assert q.body == body
+    if content.startswith(b"Subject"):
+        assert q.header("Subject")[0] in ("no line end", "x")
