@@ -660,6 +660,30 @@ test_set_and_reload(void **state)
 	config_free(cfg);
 }
 
+static void
+test_check_value(void **state)
+{
+	struct config *cfg = config_new("/x");
+	const char *error = NULL;
+
+	load(cfg, "t = 5m\n");
+	assert_int_equal(config_check_value(cfg, "smtpd_timeout", "$t", &error),
+	    0);
+	assert_int_equal(config_check_value(cfg, "smtpd_timeout", "5x",
+	    &error), -1);
+	assert_non_null(strstr(error, "bad time unit"));
+	assert_int_equal(config_check_value(cfg, "disable_vrfy_command", "",
+	    &error), -1);
+	assert_int_equal(config_check_value(cfg, "no_such", "any text",
+	    &error), 0);
+	assert_int_equal(config_check_value(cfg, "no_such", "${", &error), -1);
+	assert_non_null(strstr(error, "unterminated"));
+	/* Nothing changed. */
+	assert_false(config_is_set(cfg, "smtpd_timeout"));
+	assert_int_equal(config_time(cfg, "smtpd_timeout"), 300);
+	config_free(cfg);
+}
+
 static char *
 make_tmpdir(void)
 {
@@ -817,6 +841,7 @@ main(void)
 		cmocka_unit_test(test_typed_fatal),
 		cmocka_unit_test(test_unknown_warning),
 		cmocka_unit_test(test_set_and_reload),
+		cmocka_unit_test(test_check_value),
 		cmocka_unit_test(test_load_from_dir),
 		cmocka_unit_test(test_edit),
 	};
