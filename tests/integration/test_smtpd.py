@@ -677,3 +677,38 @@ def test_cleanup_down_gives_451(srv):
     assert r.expect(f"RCPT TO:<{USER}>", 451) == \
         "451 4.3.0 Error: queue file write error"
     r.expect("NOOP", 250)
+
+
+# Under master (`ulak start`), as a user runs it.
+
+def test_under_master_and_restart_after_kill(instance):
+    r = instance.run("start")
+    assert r.returncode == 0, r.stdout + r.stderr
+    try:
+        port = instance.ports["smtp"]
+
+        def send():
+            try:
+                c = smtplib.SMTP("127.0.0.1", port, timeout=10)
+                c.sendmail(SENDER, [f"{instance.user}@{instance.domain}"],
+                           MSG)
+                c.quit()
+                return True
+            except (OSError, smtplib.SMTPException):
+                return False
+
+        wait_for(send, timeout=20, what="a message accepted")
+        logf = instance.dir / "log" / "ulak.log"
+        log = logf.read_text()
+        pids = [ln.split("smtpd[")[1].split("]")[0]
+                for ln in log.splitlines()
+                if "/smtpd[" in ln and "connect from" in ln]
+        assert pids, log
+        os.kill(int(pids[-1]), signal.SIGKILL)
+        # master starts a new smtpd; the next client gets through.
+        wait_for(send, timeout=30, what="a message after kill -9")
+        log = logf.read_text()
+        assert any("/smtpd[" in ln and "connect from" in ln and
+                   pids[-1] not in ln for ln in log.splitlines())
+    finally:
+        instance.run("stop")
