@@ -712,3 +712,39 @@ def test_under_master_and_restart_after_kill(instance):
                    pids[-1] not in ln for ln in log.splitlines())
     finally:
         instance.run("stop")
+
+
+# Bad input.
+
+def test_bare_lf_command_lines(srv):
+    r = srv.client()
+    r.send("NOOP\n")
+    assert r.reply() == (550, ["550 5.5.2 Error: bare <LF> received"])
+    r.close()
+    srv.restart(smtpd_forbid_bare_newline="normalize")
+    r = srv.client()
+    r.send("EHLO x.example\nNOOP\n")
+    assert r.reply()[0] == 250
+    assert r.reply() == (250, ["250 2.0.0 Ok"])
+
+
+def test_garbage_does_not_hurt(srv):
+    import random
+    rng = random.Random(5321)
+    for _ in range(20):
+        r = srv.client()
+        junk = bytes(rng.randrange(256) for _ in range(rng.randrange(1,
+                                                                     20000)))
+        for word in (b"MAIL FROM:<", b"RCPT TO:<", b"DATA\r\n", b"BDAT ",
+                     b"\r\n.\r\n", b"\x00", b"EHLO "):
+            pos = rng.randrange(len(junk) + 1)
+            junk = junk[:pos] + word + junk[pos:]
+        try:
+            r.send(junk + b"\r\n")
+        except OSError:
+            pass
+        r.close()
+    c = srv.smtp()
+    c.sendmail(SENDER, [USER], MSG)
+    c.quit()
+    assert srv.proc.poll() is None
