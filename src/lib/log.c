@@ -87,6 +87,9 @@ log_escape(struct buf *out, const char *s, size_t n)
 	return out->data;
 }
 
+static void log_emit(int prio, const char *prefix, const char *fmt,
+    va_list ap) __attribute__((format(printf, 3, 0)));
+
 static void
 log_emit(int prio, const char *prefix, const char *fmt, va_list ap)
 {
