@@ -619,7 +619,7 @@ valid_literal(const char *s)
 }
 
 static enum verdict eval_one(struct smtpd_check *c, enum rtype type,
-    struct maps *maps, const struct smtpd_check_ctx *ctx,
+    struct maps *maps, const char *spec, const struct smtpd_check_ctx *ctx,
     const struct subject *subj, struct buf *reply, int depth);
 
 /*
@@ -696,8 +696,8 @@ access_action(struct smtpd_check *c, const char *table, const char *v,
 		    k++) {
 			if (!rnames[k].table &&
 			    str_casecmp(word, rnames[k].name) == 0)
-				return eval_one(c, rnames[k].type, NULL, ctx,
-				    subj, reply, depth + 1);
+				return eval_one(c, rnames[k].type, NULL, NULL,
+				    ctx, subj, reply, depth + 1);
 		}
 	}
 	log_warning("%s: unsupported access action \"%s\"; ignored", table,
@@ -855,7 +855,7 @@ done:
 
 static enum verdict
 eval_one(struct smtpd_check *c, enum rtype type, struct maps *maps,
-    const struct smtpd_check_ctx *ctx, const struct subject *subj,
+    const char *spec, const struct smtpd_check_ctx *ctx, const struct subject *subj,
     struct buf *reply, int depth)
 {
 	struct buf t;
@@ -972,8 +972,8 @@ eval_one(struct smtpd_check *c, enum rtype type, struct maps *maps,
 	case R_CHECK_HELO:
 	case R_CHECK_SENDER:
 	case R_CHECK_RCPT:
-		v = eval_access(c, type, maps, maps != NULL ? "access table" :
-		    "", ctx, reply, depth);
+		v = eval_access(c, type, maps, spec != NULL ? spec : "",
+		    ctx, reply, depth);
 		break;
 	}
 	buf_release(&t);
@@ -1013,8 +1013,8 @@ smtpd_check_list(struct smtpd_check *c, enum smtpd_check_list which,
 	}
 	subj.text = text.data;
 	for (size_t i = 0; i < l->n; i++) {
-		enum verdict v = eval_one(c, l->v[i].type, l->v[i].maps, ctx,
-		    &subj, reply, 0);
+		enum verdict v = eval_one(c, l->v[i].type, l->v[i].maps,
+		    l->v[i].spec, ctx, &subj, reply, 0);
 
 		if (v == V_PERMIT)
 			break;

@@ -353,6 +353,35 @@ test_local_recipients_broken_table(void **state)
 	buf_release(&logged);
 }
 
+static void
+test_unsupported_action_warns(void **state)
+{
+	static const char *const kv[] = {
+		"smtpd_sender_restrictions",
+		"check_sender_access inline:{ held.example=HOLD }",
+		NULL,
+	};
+	static const struct rcpt_case t[] = {
+		{ "192.0.2.1", "<a@held.example>", "<u@example.com>", NULL },
+	};
+	struct config *cfg = cfg_with(kv);
+	const char *error = NULL;
+	struct smtpd_check *c = smtpd_check_new(cfg, &error);
+	struct buf logged;
+
+	assert_non_null(c);
+	buf_init(&logged, 0);
+	log_capture(&logged);
+	run_rcpt_cases(c, t, sizeof(t) / sizeof(t[0]));
+	log_capture(NULL);
+	assert_non_null(strstr(logged.data, "warning: inline:{ "
+	    "held.example=HOLD }: unsupported access action \"HOLD\"; "
+	    "ignored"));
+	buf_release(&logged);
+	smtpd_check_free(c);
+	config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -363,6 +392,7 @@ main(void)
 		cmocka_unit_test(test_access_tables),
 		cmocka_unit_test(test_local_recipients),
 		cmocka_unit_test(test_local_recipients_broken_table),
+		cmocka_unit_test(test_unsupported_action_warns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
