@@ -206,6 +206,8 @@ read_settings(struct smtpd_server *srv, struct daemon *d)
 	srv->vrfy_disabled = config_bool(cfg, "disable_vrfy_command");
 	srv->smtputf8 = config_bool(cfg, "smtputf8_enable");
 	srv->strict_rfc821 = config_bool(cfg, "strict_rfc821_envelopes");
+	srv->forbid_unauth_pipelining = config_bool(cfg,
+	    "smtpd_forbid_unauth_pipelining");
 	if (srv->timeout == 0)
 		srv->timeout = 1;
 

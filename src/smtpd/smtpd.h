@@ -40,6 +40,7 @@ struct smtpd_server {
 	bool vrfy_disabled;
 	bool smtputf8;
 	bool strict_rfc821;
+	bool forbid_unauth_pipelining;
 	bool draining;
 	/* EHLO keywords, as offered (smtpd_discard_ehlo_keywords applied). */
 	bool ehlo_pipelining, ehlo_size, ehlo_vrfy, ehlo_8bitmime;

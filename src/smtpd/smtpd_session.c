@@ -137,6 +137,14 @@ static void session_process(struct session *s);
 
 /* Logging. */
 
+static void
+str_upper_ascii(char *p)
+{
+	for (; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+}
+
 static const char *
 esc(struct buf *b, const char *s)
 {
@@ -1216,6 +1224,42 @@ cmd_step(struct session *s)
 		s->phase = "UNKNOWN";
 		respond(s, SMTP_VERB_NONE, "550 5.5.2 Error: bare <LF> "
 		    "received");
+		return true;
+	}
+	/*
+	 * RFC 2920: without PIPELINING offered, a client must wait for each
+	 * reply.  One that sends ahead after HELO (or before any hello) is a
+	 * spam engine or an attack (smtpd_forbid_unauth_pipelining).  EHLO
+	 * itself may be followed at once: ulak always offers PIPELINING.
+	 */
+	if (srv->forbid_unauth_pipelining && !s->esmtp &&
+	    evbuffer_get_length(in) > 0 &&
+	    !(len >= 4 && str_ncasecmp(line, "EHLO", 4) == 0 &&
+	    (len == 4 || line[4] == ' '))) {
+		char verb[16], next[101];
+		size_t vl = strcspn(line, " ");
+		ev_ssize_t got;
+		struct buf e;
+
+		if (vl >= sizeof(verb))
+			vl = sizeof(verb) - 1;
+		memcpy(verb, line, vl);
+		verb[vl] = '\0';
+		str_upper_ascii(verb);
+		got = evbuffer_copyout(in, next, sizeof(next) - 1);
+		if (got < 0)
+			got = 0;
+		buf_init(&e, 0);
+		esc(&e, verb);
+		buf_reset(&srv->scratch);
+		log_info("improper command pipelining after %s from %s[%s]: "
+		    "%s", e.data, s->name, s->addr,
+		    log_escape(&srv->scratch, next, (size_t)got));
+		buf_release(&e);
+		s->phase = "UNKNOWN";
+		respond(s, SMTP_VERB_NONE, "554 5.5.0 Error: SMTP protocol "
+		    "synchronization");
+		session_close(s);
 		return true;
 	}
 	handle_line(s, line, len);

@@ -295,6 +295,25 @@ def test_pipelining_whole_transaction_in_one_packet(srv):
     assert [x["rcpt"] for x in q.rcpts] == [USER, "postmaster@example.test"]
 
 
+def test_pipelining_without_ehlo_refused(srv):
+    r = srv.client()
+    r.expect("HELO client.example.net", 250)
+    r.send(f"MAIL FROM:<{SENDER}>\r\nRCPT TO:<{USER}>\r\n")
+    assert r.reply() == (554, ["554 5.5.0 Error: SMTP protocol "
+                               "synchronization"])
+    assert r.closed()
+    assert ("improper command pipelining after MAIL from "
+            "unknown[127.0.0.1]: RCPT TO:<demo@example.test>\\015\\012"
+            ) in srv.log()
+    # Off: the same client is served.
+    srv.restart(smtpd_forbid_unauth_pipelining="no")
+    r = srv.client()
+    r.expect("HELO client.example.net", 250)
+    r.send(f"MAIL FROM:<{SENDER}>\r\nRCPT TO:<{USER}>\r\n")
+    assert r.reply()[0] == 250
+    assert r.reply()[0] == 250
+
+
 def test_swaks_pipelining(srv):
     p = subprocess.run(["swaks", "--server", "127.0.0.1", "--port",
                         str(srv.port), "--from", SENDER, "--to", USER,
