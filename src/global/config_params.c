@@ -148,6 +148,9 @@ static const struct config_param_def config_param_table[] = {
 	{ "dns_servers", CONFIG_TYPE_LIST, "", 0,
 	    "[ulak] DNS servers the resolver asks (\"address\" or "
 	    "\"address@port\"); empty: those of /etc/resolv.conf." },
+	{ "dns_timeout", CONFIG_TYPE_TIME, "30s", 's',
+	    "[ulak] Time limit for one DNS lookup; a server that does not "
+	    "answer in time is a temporary failure." },
 	{ "dnssec_trust_anchor_file", CONFIG_TYPE_STR, "", 0,
 	    "[ulak] A DNSSEC root trust anchor file (e.g. "
 	    "/usr/share/dns/root.key); empty: no DNSSEC validation, hence "
