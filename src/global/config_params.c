@@ -146,8 +146,8 @@ static const struct config_param_def config_param_table[] = {
 	    "[ulak] Apply the sender domain's DMARC policy: reject for "
 	    "p=reject, hold for p=quarantine; no: only record the result." },
 	{ "dns_servers", CONFIG_TYPE_LIST, "", 0,
-	    "[ulak] DNS servers the resolver asks (\"address\" or "
-	    "\"address@port\"); empty: those of /etc/resolv.conf." },
+	    "[ulak] DNS servers the resolver asks (\"address\", "
+	    "\"address@port\" or \"address:port\"); empty: those of /etc/resolv.conf." },
 	{ "dns_timeout", CONFIG_TYPE_TIME, "30s", 's',
 	    "[ulak] Time limit for one DNS lookup; a server that does not "
 	    "answer in time is a temporary failure." },
@@ -505,9 +505,10 @@ static const struct config_param_def config_param_table[] = {
 	{ "smtpd_error_sleep_time", CONFIG_TYPE_TIME, "1s", 's',
 	    "Pause before an error reply once smtpd_soft_error_limit is "
 	    "reached." },
-	{ "smtpd_forbid_bare_newline", CONFIG_TYPE_STR, "normalize", 0,
-	    "Bare LF in SMTP input: normalize (accept as CR LF, Postfix "
-	    "3.9 default), yes (reject), no." },
+	{ "smtpd_forbid_bare_newline", CONFIG_TYPE_STR, "reject", 0,
+	    "Bare LF or CR in SMTP input (smuggling defence): reject (550 "
+	    "5.5.2, the ulak default; also yes), normalize (store as CR LF), "
+	    "no." },
 	{ "smtpd_forbid_bare_newline_exclusions", CONFIG_TYPE_LIST, "$mynetworks", 0,
 	    "Clients excluded from smtpd_forbid_bare_newline = yes." },
 	{ "smtpd_forbid_unauth_pipelining", CONFIG_TYPE_BOOL, "yes", 0,
@@ -537,7 +538,7 @@ static const struct config_param_def config_param_table[] = {
 	{ "smtpd_reject_unlisted_sender", CONFIG_TYPE_BOOL, "no", 0,
 	    "Reject MAIL FROM addresses of our domains that no table "
 	    "knows." },
-	{ "smtpd_relay_restrictions", CONFIG_TYPE_LIST, "permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination", 0,
+	{ "smtpd_relay_restrictions", CONFIG_TYPE_LIST, "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination", 0,
 	    "Relay control at RCPT TO: mail to other domains is accepted "
 	    "only from trusted or authenticated clients." },
 	{ "smtpd_sasl_auth_enable", CONFIG_TYPE_BOOL, "no", 0,
