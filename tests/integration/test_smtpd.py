@@ -433,8 +433,8 @@ RELAY_TRICKS = [
 
 
 @pytest.mark.parametrize("restrictions,code,enh", [
-    (None, 454, "4.7.1"),
-    ("permit_mynetworks, reject_unauth_destination", 554, "5.7.1"),
+    (None, 554, "5.7.1"),
+    ("permit_mynetworks, defer_unauth_destination", 454, "4.7.1"),
 ])
 def test_not_an_open_relay(srv, restrictions, code, enh):
     params = {"mynetworks": "192.0.2.0/24"}
