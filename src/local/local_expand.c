@@ -229,7 +229,12 @@ local_expand_path(const char *tmpl, const char *const *names,
 		(void)buf_append_str(&out, v);
 		p += nlen;
 	}
-	return buf_detach(&out, NULL);
+	{
+		char *r = buf_detach(&out, NULL);
+
+		buf_release(&out);
+		return r;
+	}
 skip:
 	buf_release(&out);
 	return NULL;
@@ -267,6 +272,7 @@ fail(struct expand *x, const char *dsn, const char *fmt, ...)
 	va_end(ap);
 	free(x->out->reason);
 	x->out->reason = buf_detach(&t, NULL);
+	buf_release(&t);
 	(void)str_copy(x->out->dsn, sizeof(x->out->dsn), dsn);
 }
 
@@ -457,6 +463,7 @@ push(struct expand *x, const char *prefix, const char *name)
 	buf_init(&k, 0);
 	(void)buf_printf(&k, "%s%s", prefix, name);
 	strlist_add_owned(&x->path, buf_detach(&k, NULL));
+	buf_release(&k);
 }
 
 static void
