@@ -312,13 +312,24 @@ resolve_addr(struct resolve *r, const char *addr, struct resolve_result *res,
 				transport_changed = true;
 				memcpy(res->transport, t, sizeof(t));
 			}
-			if (n[0] != '\0')
+			if (n[0] != '\0' || strcmp(t, "error") == 0 ||
+			    strcmp(t, "retry") == 0)
+				/* For error/retry the "next hop" is the text. */
 				memcpy(res->nexthop, n, sizeof(n));
-			else if (transport_changed && res->local &&
-			    domain[0] != '\0')
-				/* Leaving local: $myhostname is no next hop. */
+			else if (transport_changed) {
+				char lt[64], ln[256];
+
+				/*
+				 * Into the local transport: its own next hop
+				 * ($myhostname); out of it: the domain, as
+				 * $myhostname is no next hop elsewhere.
+				 */
+				(void)split_transport(r->local_transport, lt,
+				    sizeof(lt), ln, sizeof(ln), error_r);
 				(void)str_copy(res->nexthop,
-				    sizeof(res->nexthop), domain);
+				    sizeof(res->nexthop), strcmp(lt,
+				    res->transport) == 0 ? ln : domain);
+			}
 		}
 	}
 
