@@ -72,8 +72,8 @@ sends SIGHUP.
 When `ulak` is called by the name `sendmail`, `mailq` or `newaliases`
 (`make install` makes these links), it runs `ulak sendmail`, `ulak queue`
 or `ulak aliases`. `sendmail` writes into `maildrop/` for pickup
-(docs/sendmail.md). `queue` is not available yet in this version: it exits
-with status 75 (EX_TEMPFAIL).
+(docs/sendmail.md). `queue` lists and manages the queue while the system
+runs (docs/qmgr.md).
 
 ## ulak
 
