@@ -95,5 +95,10 @@ unsigned qmgr_call_count(void);
 struct qmgr_call *qmgr_call_start(const char *service,
     const struct buf *request, int timeout, qmgr_call_cb *cb, void *ctx,
     const char **error_r);
+/*
+ * Abandon every call in flight (at exit): no callback runs; FREE_CTX, when
+ * not NULL, gets each call's callback and context to free the latter.
+ */
+void qmgr_call_shutdown(void (*free_ctx)(qmgr_call_cb *cb, void *ctx));
 
 #endif

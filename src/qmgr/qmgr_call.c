@@ -33,9 +33,12 @@ struct qmgr_call {
 	qmgr_call_cb *cb;
 	void *ctx;
 	char service[64];
+	struct qmgr_call *prev, *next;	/* the calls in flight */
 };
 
 static unsigned calls_in_flight;
+/* Kept in a list so that an exit with calls in flight leaks nothing. */
+static struct qmgr_call *calls;
 
 unsigned
 qmgr_call_count(void)
@@ -53,6 +56,12 @@ call_end(struct qmgr_call *c, const struct attr_list *reply,
 	bufferevent_free(c->bev);
 	attr_decoder_free(c->dec);
 	calls_in_flight--;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		calls = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
 	/* The callback may start new calls: C is gone by then. */
 	if (reply != NULL) {
 		struct attr_list copy = c->reply;
@@ -170,5 +179,26 @@ qmgr_call_start(const char *service, const struct buf *request, int timeout,
 		return NULL;
 	}
 	calls_in_flight++;
+	c->next = calls;
+	if (calls != NULL)
+		calls->prev = c;
+	calls = c;
 	return c;
+}
+
+void
+qmgr_call_shutdown(void (*free_ctx)(qmgr_call_cb *cb, void *ctx))
+{
+	while (calls != NULL) {
+		struct qmgr_call *c = calls;
+
+		calls = c->next;
+		bufferevent_free(c->bev);
+		attr_decoder_free(c->dec);
+		attr_list_release(&c->reply);
+		if (free_ctx != NULL)
+			free_ctx(c->cb, c->ctx);
+		free(c);
+	}
+	calls_in_flight = 0;
 }

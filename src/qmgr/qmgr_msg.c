@@ -1066,9 +1066,18 @@ msg_pass_done(struct qmgr_msg *m)
 		msg_warning(m);
 }
 
+/* Jobs in flight belong to their calls: free them with the calls. */
+static void
+free_call_ctx(qmgr_call_cb *cb, void *ctx)
+{
+	if (cb == job_reply)
+		job_free(ctx);
+}
+
 void
 qmgr_msg_shutdown(void)
 {
+	qmgr_call_shutdown(free_call_ctx);
 	while (dests != NULL) {
 		struct qmgr_dest *d = dests;
 
