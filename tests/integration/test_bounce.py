@@ -478,3 +478,101 @@ def test_sigterm_stops(both):
     p = both.procs["bounce"]
     p.terminate()
     assert p.wait(10) == 0
+
+
+# End to end, under master (`ulak start`): smtpd -> cleanup -> qmgr ->
+# local; the notice goes bounce -> cleanup -> qmgr -> local into the
+# sender's Maildir.
+
+FAST = dict(minimal_backoff_time="1s", maximal_backoff_time="2s",
+            queue_run_delay="1s")
+
+
+def maildir_reports(inst):
+    import mailbox
+    try:
+        box = mailbox.Maildir(str(inst.dir / "home" / inst.user /
+                                  "Maildir"), factory=None, create=False)
+        return [m for m in box if m.get_content_type() ==
+                "multipart/report"]
+    except (FileNotFoundError, mailbox.Error):
+        return []
+
+
+@pytest.fixture
+def e2e(instance):
+    instance.set(**FAST)
+    aliases = instance.dir / "aliases"
+    aliases.write_text(aliases.read_text() +
+                       'fail: "|echo no such thing here; exit 67"\n')
+    r = instance.run("aliases")
+    assert r.returncode == 0, r.stderr
+    yield instance
+    instance.stop()
+
+
+def test_e2e_failing_command_bounces_to_sender(e2e):
+    import smtplib
+    e2e.start()
+    sender = f"{e2e.user}@{e2e.hostname}"
+    with smtplib.SMTP("127.0.0.1", e2e.ports["smtp"]) as s:
+        s.sendmail(sender, [f"fail@{e2e.hostname}"],
+                   "From: demo\r\nSubject: to a command\r\n"
+                   "Message-ID: <e2e-bounce@example.test>\r\n\r\nhi\r\n",
+                   mail_options=["ENVID=E2E-1"],
+                   rcpt_options=["ORCPT=rfc822;fail@" + e2e.hostname])
+    reports = wait_for(lambda: maildir_reports(e2e), timeout=30,
+                       what="the bounce in the sender's Maildir")
+    assert len(reports) == 1
+    msg = reports[0]
+    assert msg["Return-Path"] == "<>"
+    assert msg["Subject"] == "Undelivered Mail Returned to Sender"
+    assert msg["From"] == \
+        f"MAILER-DAEMON@{e2e.hostname} (Mail Delivery System)"
+    assert msg["To"] == sender
+    text, status, orig = parts(msg)
+    assert f"<fail@{e2e.hostname}>" in text.get_payload()
+    assert "no such thing here" in text.get_payload()
+    per_msg, rcpts = status_groups(status)
+    assert per_msg["Original-Envelope-Id"] == "E2E-1"
+    assert len(rcpts) == 1
+    assert rcpts[0]["Final-Recipient"] == f"rfc822; fail@{e2e.hostname}"
+    assert rcpts[0]["Original-Recipient"] == f"rfc822;fail@{e2e.hostname}"
+    assert rcpts[0]["Action"] == "failed"
+    assert rcpts[0]["Status"].startswith("5.")
+    assert orig.get_content_type() == "message/rfc822"
+    assert orig.get_payload()[0]["Message-ID"] == "<e2e-bounce@example.test>"
+    assert ": sender non-delivery notification: " in e2e.log()
+
+
+def test_e2e_success_notice(e2e):
+    import smtplib
+    e2e.start()
+    me = f"{e2e.user}@{e2e.hostname}"
+    with smtplib.SMTP("127.0.0.1", e2e.ports["smtp"]) as s:
+        s.sendmail(me, [me], "Subject: tell me\r\n\r\nhi\r\n",
+                   rcpt_options=["NOTIFY=SUCCESS"])
+    reports = wait_for(lambda: maildir_reports(e2e), timeout=30,
+                       what="the success notice")
+    msg = reports[0]
+    assert msg["Subject"] == "Successful Mail Delivery Report"
+    _, rcpts = status_groups(parts(msg)[1])
+    assert rcpts[0]["Action"] == "delivered"
+    assert rcpts[0]["Status"].startswith("2.")
+
+
+def test_e2e_double_bounce_to_postmaster(e2e):
+    import smtplib
+    e2e.set(notify_classes="resource, software, 2bounce")
+    e2e.start()
+    # A notice (null sender) that fails: postmaster (the demo user, by
+    # alias) gets it; nothing goes back to <>.
+    with smtplib.SMTP("127.0.0.1", e2e.ports["smtp"]) as s:
+        s.sendmail("<>", [f"fail@{e2e.hostname}"],
+                   "From: MAILER-DAEMON\r\nSubject: a notice\r\n\r\nx\r\n")
+    reports = wait_for(lambda: maildir_reports(e2e), timeout=30,
+                       what="the double bounce")
+    msg = reports[0]
+    assert msg["Subject"] == "Postmaster Copy: Undelivered Mail"
+    assert msg["Return-Path"] == f"<double-bounce@{e2e.conf('myorigin')}>"
+    assert parts(msg)[2].get_content_type() == "text/rfc822-headers"
