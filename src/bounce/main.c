@@ -152,7 +152,7 @@ cleanup_reply(int fd, struct attr_list *reply, uint64_t *status_r,
  */
 static int
 submit(const char *env_sender, const char *rcpt, const struct buf *content,
-    bool eight_bit, uint64_t *status_r, char **qid_r, struct buf *why,
+    const char *flags, uint64_t *status_r, char **qid_r, struct buf *why,
     const char **error_r)
 {
 	struct attr_list reply;
@@ -169,7 +169,7 @@ submit(const char *env_sender, const char *rcpt, const struct buf *content,
 	if (attr_encode(&out, "request", "open", &error) < 0 ||
 	    attr_encode(&out, "origin", "bounce", &error) < 0 ||
 	    attr_encode(&out, "sender", env_sender, &error) < 0 ||
-	    (eight_bit && attr_encode(&out, "flags", "8bitmime",
+	    (flags[0] != '\0' && attr_encode(&out, "flags", flags,
 	    &error) < 0) ||
 	    /* cleanup adds Message-ID: and qualifies "postmaster". */
 	    attr_encode(&out, "rewrite_headers", "yes", &error) < 0 ||
@@ -228,6 +228,26 @@ out:
 }
 
 /*
+ * The flags of notice N: 8bitmime when a part is 8-bit; smtputf8 when the
+ * original was SMTPUTF8 and the notice goes to a non-ASCII address (its
+ * To: header then needs RFC 6532 on the way).
+ */
+static const char *
+notice_flags(const struct job *j, const struct dsn_notice *n,
+    const struct dsn_result *res)
+{
+	bool utf8 = false;
+
+	if ((queue_file_flags(j->qf) & QUEUE_FLAG_SMTPUTF8) != 0)
+		for (const char *p = n->to; *p != '\0'; p++)
+			if ((unsigned char)*p >= 0x80)
+				utf8 = true;
+	if (utf8)
+		return "8bitmime,smtputf8";
+	return res->eight_bit ? "8bitmime" : "";
+}
+
+/*
  * Build notice N and submit it from ENV_SENDER to N->to; LABEL names it
  * in the log ("sender non-delivery notification").  0 when it is queued
  * (or refused for good: logged, not retried); -1 with error_r when it
@@ -253,8 +273,8 @@ send_notice(struct job *j, struct dsn_notice *n, const char *env_sender,
 			    *error_r);
 			goto out;
 		}
-		if (submit(env_sender, n->to, &content, res.eight_bit, &status,
-		    &qid, &why, error_r) < 0) {
+		if (submit(env_sender, n->to, &content, notice_flags(j, n,
+		    &res), &status, &qid, &why, error_r) < 0) {
 			*error_r = err_fmt("cannot submit the notice: %s",
 			    *error_r);
 			goto out;

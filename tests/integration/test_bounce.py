@@ -388,6 +388,19 @@ def test_eight_bit_original(both):
     assert "R\u00e9sum\u00e9".encode() in q.content
 
 
+def test_smtputf8_sender(both):
+    sender = "j\u00f6rg@example.org"
+    qid = queue_message(both, sender=sender,
+                        env=(("flags", "8bitmime,smtputf8"),))
+    write_log(both, "bounce", qid, [(0, "bob@example.test", "failed",
+                                     "5.1.1", "unknown user")])
+    assert notify(both, qid)["status"] == "0"
+    [(q, msg)] = new_notices(both)
+    assert q.fields["flags"] == "8bitmime,smtputf8"
+    assert [x["rcpt"] for x in q.rcpts] == [sender]
+    assert b"To: " + sender.encode() + b"\r\n" in q.content
+
+
 def test_cleanup_down_gives_status_4(inst):
     start(inst)
     qid = queue_message(inst)
@@ -576,3 +589,30 @@ def test_e2e_double_bounce_to_postmaster(e2e):
     assert msg["Subject"] == "Postmaster Copy: Undelivered Mail"
     assert msg["Return-Path"] == f"<double-bounce@{e2e.conf('myorigin')}>"
     assert parts(msg)[2].get_content_type() == "text/rfc822-headers"
+
+
+def test_e2e_delay_warning(e2e):
+    import smtplib
+    aliases = e2e.dir / "aliases"
+    aliases.write_text(aliases.read_text() +
+                       'later: "|echo try again later; exit 75"\n')
+    assert e2e.run("aliases").returncode == 0
+    e2e.set(delay_warning_time="1s")
+    e2e.start()
+    me = f"{e2e.user}@{e2e.hostname}"
+    with smtplib.SMTP("127.0.0.1", e2e.ports["smtp"]) as s:
+        s.sendmail(me, [f"later@{e2e.hostname}"],
+                   "Subject: slow\r\n\r\nhi\r\n")
+    reports = wait_for(lambda: maildir_reports(e2e), timeout=30,
+                       what="the delay warning")
+    msg = reports[0]
+    assert msg["Subject"] == "Delayed Mail (still being retried)"
+    text, status, orig = parts(msg)
+    assert "try again later" in text.get_payload()
+    _, rcpts = status_groups(status)
+    assert rcpts[0]["Final-Recipient"] == f"rfc822; later@{e2e.hostname}"
+    assert rcpts[0]["Action"] == "delayed"
+    assert rcpts[0]["Status"].startswith("4.")
+    assert rcpts[0]["Will-Retry-Until"]
+    assert orig.get_content_type() == "text/rfc822-headers"
+    assert ": sender delay notification: " in e2e.log()
