@@ -33,6 +33,9 @@ enum rtype {
 	R_REJECT_UNAUTH_DEST,
 	R_DEFER_UNAUTH_DEST,
 	R_REJECT_UNAUTH_LOCAL_SENDER,
+	R_REJECT_SENDER_LOGIN_MISMATCH,
+	R_REJECT_AUTH_SENDER_LOGIN_MISMATCH,
+	R_REJECT_UNAUTH_SENDER_LOGIN_MISMATCH,
 	R_REJECT_NON_FQDN_HELO,
 	R_REJECT_INVALID_HELO,
 	R_REJECT_NON_FQDN_SENDER,
@@ -58,6 +61,12 @@ static const struct {
 	{ "reject_unauth_destination", R_REJECT_UNAUTH_DEST, false },
 	{ "defer_unauth_destination", R_DEFER_UNAUTH_DEST, false },
 	{ "reject_unauth_local_sender", R_REJECT_UNAUTH_LOCAL_SENDER, false },
+	{ "reject_sender_login_mismatch", R_REJECT_SENDER_LOGIN_MISMATCH,
+	  false },
+	{ "reject_authenticated_sender_login_mismatch",
+	  R_REJECT_AUTH_SENDER_LOGIN_MISMATCH, false },
+	{ "reject_unauthenticated_sender_login_mismatch",
+	  R_REJECT_UNAUTH_SENDER_LOGIN_MISMATCH, false },
 	{ "reject_non_fqdn_helo_hostname", R_REJECT_NON_FQDN_HELO, false },
 	{ "reject_non_fqdn_hostname", R_REJECT_NON_FQDN_HELO, false },
 	{ "reject_invalid_helo_hostname", R_REJECT_INVALID_HELO, false },
@@ -115,6 +124,10 @@ struct smtpd_check {
 	struct maps *mydest_maps;	/* type:table items, or NULL */
 	struct strlist relay;
 	struct maps *relay_maps;
+	struct strlist valias;		/* virtual_alias_domains */
+	struct maps *valias_maps;
+	char *myorigin;			/* lower case */
+	struct maps *sender_login;	/* smtpd_sender_login_maps, or NULL */
 	struct maps *local_rcpt;	/* NULL: check off or broken */
 	char *local_rcpt_error;		/* set when the tables did not open */
 	char *delimiter;
@@ -304,6 +317,48 @@ compile_nets(struct config *cfg, const char *param, struct netitem **nets_r,
 	return 0;
 }
 
+static bool
+is_login_mismatch(enum rtype t)
+{
+	return t == R_REJECT_SENDER_LOGIN_MISMATCH ||
+	    t == R_REJECT_AUTH_SENDER_LOGIN_MISMATCH ||
+	    t == R_REJECT_UNAUTH_SENDER_LOGIN_MISMATCH;
+}
+
+/*
+ * smtpd_sender_login_maps.  A *_sender_login_mismatch restriction
+ * without the table could only refuse every authenticated sender (or
+ * none): that is a configuration error, not a guess.
+ */
+static int
+compile_sender_login(struct smtpd_check *c, struct config *cfg,
+    const char **error_r)
+{
+	const char *spec = config_str(cfg, "smtpd_sender_login_maps");
+	const char *user = NULL;
+
+	for (int i = 0; i < SMTPD_CHECK_LIST_COUNT && user == NULL; i++)
+		for (size_t k = 0; k < c->lists[i].n; k++)
+			if (is_login_mismatch(c->lists[i].v[k].type)) {
+				user = list_params[i];
+				break;
+			}
+	if (*spec == '\0') {
+		if (user != NULL) {
+			*error_r = err_fmt("%s: the *_sender_login_mismatch "
+			    "restrictions need smtpd_sender_login_maps", user);
+			return -1;
+		}
+		return 0;
+	}
+	c->sender_login = maps_open(spec, error_r);
+	if (c->sender_login == NULL) {
+		*error_r = err_fmt("smtpd_sender_login_maps: %s", *error_r);
+		return -1;
+	}
+	return 0;
+}
+
 struct smtpd_check *
 smtpd_check_new(struct config *cfg, const char **error_r)
 {
@@ -352,6 +407,22 @@ smtpd_check_new(struct config *cfg, const char **error_r)
 	if (compile_domains(cfg, "relay_domains", &c->relay, &c->relay_maps,
 	    error_r) < 0)
 		goto fail;
+	strlist_init(&c->valias);
+	{
+		const char *verr;
+
+		/*
+		 * Only reject_unauth_local_sender looks at these: a broken
+		 * table weakens that check but must not stop receiving.
+		 */
+		if (compile_domains(cfg, "virtual_alias_domains", &c->valias,
+		    &c->valias_maps, &verr) < 0)
+			log_warning("%s: not counted as our own domains", verr);
+	}
+	c->myorigin = xstrdup(config_str(cfg, "myorigin"));
+	str_lower(c->myorigin);
+	if (compile_sender_login(c, cfg, error_r) < 0)
+		goto fail;
 	lrm = config_str(cfg, "local_recipient_maps");
 	if (*lrm != '\0') {
 		const char *lerr;
@@ -397,6 +468,12 @@ smtpd_check_free(struct smtpd_check *c)
 	free(c->nl_excl);
 	strlist_release(&c->mydest);
 	strlist_release(&c->relay);
+	strlist_release(&c->valias);
+	if (c->valias_maps != NULL)
+		maps_close(c->valias_maps);
+	if (c->sender_login != NULL)
+		maps_close(c->sender_login);
+	free(c->myorigin);
 	if (c->mydest_maps != NULL)
 		maps_close(c->mydest_maps);
 	if (c->relay_maps != NULL)
@@ -555,6 +632,145 @@ is_relay_domain(struct smtpd_check *c, const struct smtp_addr *a,
 		return false;
 	return domain_in(&c->relay, c->relay_maps, a->domain_lower, true,
 	    failed_r);
+}
+
+/*
+ * A sender domain that is this server's own: mydestination,
+ * virtual_alias_domains or $myorigin.  Only a client in mynetworks or an
+ * authenticated one may use it (reject_unauth_local_sender).
+ */
+static bool
+is_own_domain(struct smtpd_check *c, const struct smtpd_check_ctx *ctx,
+    const struct smtp_addr *a, int *failed_r)
+{
+	if (a->domain_lower[0] == '\0')
+		return false;
+	if (is_local_domain(c, ctx, a, failed_r))
+		return true;
+	if (strcmp(a->domain_lower, c->myorigin) == 0)
+		return true;
+	return domain_in(&c->valias, c->valias_maps, a->domain_lower, false,
+	    failed_r);
+}
+
+/*
+ * The logins that own address A in smtpd_sender_login_maps: the keys are
+ * the address, the address without its extension, and @domain (the first
+ * found decides).  1 with the table's value in OWNERS, 0 when no key is
+ * found, -1 when a lookup failed (logged).
+ */
+static int
+sender_owners(struct smtpd_check *c, const struct smtp_addr *a,
+    struct buf *owners)
+{
+	struct strlist keys;
+	struct buf k;
+	int ret = 0;
+
+	strlist_init(&keys);
+	buf_init(&k, 0);
+	buf_append_str(&k, a->addr);
+	strlist_add(&keys, str_lower(k.data));
+	if (*c->delimiter) {
+		size_t cut = strcspn(a->localpart, c->delimiter);
+
+		if (cut > 0 && a->localpart[cut] != '\0') {
+			buf_reset(&k);
+			buf_append(&k, a->localpart, cut);
+			if (a->domain[0]) {
+				buf_append_char(&k, '@');
+				buf_append_str(&k, a->domain);
+			}
+			strlist_add(&keys, str_lower(k.data));
+		}
+	}
+	if (a->domain_lower[0]) {
+		buf_reset(&k);
+		buf_printf(&k, "@%s", a->domain_lower);
+		strlist_add(&keys, k.data);
+	}
+	for (size_t i = 0; i < keys.n; i++) {
+		const char *v, *error;
+		int r = maps_lookup(c->sender_login, keys.v[i], &v, &error);
+
+		if (r < 0) {
+			log_warning("smtpd_sender_login_maps: lookup of %s: %s",
+			    keys.v[i], error);
+			ret = -1;
+			break;
+		}
+		if (r > 0) {
+			buf_reset(owners);
+			buf_append_str(owners, v);
+			ret = 1;
+			break;
+		}
+	}
+	buf_release(&k);
+	strlist_release(&keys);
+	return ret;
+}
+
+/* True when USER is one of the logins in OWNERS ("a, b c"). */
+static bool
+owner_listed(const char *owners, const char *user)
+{
+	size_t ul = strlen(user);
+
+	for (const char *p = owners; *p;) {
+		size_t n;
+
+		p += strspn(p, ", \t");
+		n = strcspn(p, ", \t");
+		if (n == ul && n > 0 && str_ncasecmp(p, user, n) == 0)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/*
+ * reject_{,authenticated_,unauthenticated_}sender_login_mismatch: an
+ * authenticated client may use only the sender addresses that the table
+ * gives to its login; an unauthenticated one none that the table gives
+ * to anyone.  The null sender is never checked (bounces).
+ */
+static enum verdict
+sender_login_check(struct smtpd_check *c, enum rtype type,
+    const struct smtpd_check_ctx *ctx, struct buf *reply)
+{
+	const char *user = ctx->sasl_username;
+	struct buf owners, t;
+	enum verdict v = V_DUNNO;
+	int r;
+
+	if (c->sender_login == NULL || ctx->sender == NULL ||
+	    ctx->sender->is_null)
+		return V_DUNNO;
+	if ((user != NULL && type == R_REJECT_UNAUTH_SENDER_LOGIN_MISMATCH) ||
+	    (user == NULL && type == R_REJECT_AUTH_SENDER_LOGIN_MISMATCH))
+		return V_DUNNO;
+	buf_init(&owners, 0);
+	buf_init(&t, 0);
+	addr_text(ctx->sender, &t);
+	r = sender_owners(c, ctx->sender, &owners);
+	if (r < 0) {
+		reply_set(reply, 451, "4.3.0", t.data, "Sender address",
+		    "Temporary lookup failure");
+		v = V_REJECT;
+	} else if (user != NULL && (r == 0 ||
+	    !owner_listed(owners.data, user))) {
+		reply_set(reply, 553, "5.7.1", t.data, "Sender address",
+		    err_fmt("not owned by user %s", user));
+		v = V_REJECT;
+	} else if (user == NULL && r > 0) {
+		reply_set(reply, 553, "5.7.1", t.data, "Sender address",
+		    "not logged in");
+		v = V_REJECT;
+	}
+	buf_release(&owners);
+	buf_release(&t);
+	return v;
 }
 
 /* 1: the recipient is ours to accept from anyone, 0: not, -1: lookup failed. */
@@ -914,13 +1130,17 @@ eval_one(struct smtpd_check *c, enum rtype type, struct maps *maps,
 		    ctx->sasl_username != NULL ||
 		    smtpd_check_mynetworks(c, ctx))
 			break;
-		if (ctx->sender->domain_lower[0] == '\0' ||
-		    !is_local_domain(c, ctx, ctx->sender, &failed))
+		if (!is_own_domain(c, ctx, ctx->sender, &failed))
 			break;
 		addr_text(ctx->sender, &t);
 		reply_set(reply, 553, "5.7.1", t.data, "Sender address",
 		    "not logged in");
 		v = V_REJECT;
+		break;
+	case R_REJECT_SENDER_LOGIN_MISMATCH:
+	case R_REJECT_AUTH_SENDER_LOGIN_MISMATCH:
+	case R_REJECT_UNAUTH_SENDER_LOGIN_MISMATCH:
+		v = sender_login_check(c, type, ctx, reply);
 		break;
 	case R_REJECT_NON_FQDN_HELO:
 	case R_REJECT_INVALID_HELO:
@@ -980,9 +1200,11 @@ eval_one(struct smtpd_check *c, enum rtype type, struct maps *maps,
 	return v;
 }
 
-int
-smtpd_check_list(struct smtpd_check *c, enum smtpd_check_list which,
-    const struct smtpd_check_ctx *ctx, struct buf *reply)
+/* smtpd_check_list; *DECIDER_R gets the type of the rejecting restriction. */
+static int
+list_eval(struct smtpd_check *c, enum smtpd_check_list which,
+    const struct smtpd_check_ctx *ctx, struct buf *reply,
+    enum rtype *decider_r)
 {
 	const struct rlist *l = &c->lists[which];
 	struct subject subj;
@@ -1019,12 +1241,47 @@ smtpd_check_list(struct smtpd_check *c, enum smtpd_check_list which,
 		if (v == V_PERMIT)
 			break;
 		if (v == V_REJECT) {
+			*decider_r = l->v[i].type;
 			ret = -1;
 			break;
 		}
 	}
 	buf_release(&text);
 	return ret;
+}
+
+int
+smtpd_check_list(struct smtpd_check *c, enum smtpd_check_list which,
+    const struct smtpd_check_ctx *ctx, struct buf *reply)
+{
+	enum rtype decider;
+
+	return list_eval(c, which, ctx, reply, &decider);
+}
+
+int
+smtpd_check_mail(struct smtpd_check *c, const struct smtpd_check_ctx *ctx,
+    struct buf *reply)
+{
+	enum rtype decider = R_PERMIT;
+
+	if (!c->delay_reject)
+		return smtpd_check_list(c, SMTPD_CHECK_CLIENT, ctx, reply) < 0 ||
+		    smtpd_check_list(c, SMTPD_CHECK_SENDER, ctx, reply) < 0 ?
+		    -1 : 0;
+	/*
+	 * Anti-forgery does not wait for RCPT TO: a forged sender of our own
+	 * domains (or one the client's login does not own) is refused at
+	 * MAIL FROM.  Any other verdict of the sender list is left to RCPT
+	 * time, where the list is evaluated again in full.
+	 */
+	if (list_eval(c, SMTPD_CHECK_SENDER, ctx, reply, &decider) == 0)
+		return 0;
+	if (decider == R_REJECT_UNAUTH_LOCAL_SENDER ||
+	    is_login_mismatch(decider))
+		return -1;
+	buf_reset(reply);
+	return 0;
 }
 
 int

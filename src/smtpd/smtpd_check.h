@@ -43,7 +43,7 @@ struct smtpd_check_ctx {
 	unsigned char addr[16];
 	const char *local_addr;		/* the address the client connected to */
 	const char *helo;		/* NULL before HELO/EHLO */
-	const char *sasl_username;	/* NULL: not authenticated (issue 6) */
+	const char *sasl_username;	/* NULL: not authenticated */
 	const struct smtp_addr *sender;	/* NULL before MAIL FROM */
 	const struct smtp_addr *rcpt;	/* NULL before RCPT TO */
 };
@@ -74,6 +74,16 @@ bool smtpd_check_bare_newline_excluded(struct smtpd_check *c,
  */
 int smtpd_check_list(struct smtpd_check *c, enum smtpd_check_list which,
     const struct smtpd_check_ctx *ctx, struct buf *reply);
+
+/*
+ * What MAIL FROM decides.  With smtpd_delay_reject = no: the client and
+ * sender lists.  With yes: only the anti-forgery verdicts of the sender
+ * list (reject_unauth_local_sender and the *_sender_login_mismatch
+ * restrictions, when they decide the list); everything else waits for
+ * RCPT TO.  Returns 0 to accept, -1 with the reply in REPLY.
+ */
+int smtpd_check_mail(struct smtpd_check *c, const struct smtpd_check_ctx *ctx,
+    struct buf *reply);
 
 /*
  * Everything that RCPT TO decides: with smtpd_delay_reject = yes the

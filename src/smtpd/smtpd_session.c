@@ -876,19 +876,15 @@ do_mail(struct session *s, struct smtp_cmd *cmd)
 	t->envid = cmd->envid != NULL ? xstrdup(cmd->envid) : NULL;
 	buf_init(&t->pending, 0);
 	s->txn = t;
-	if (!smtpd_check_delay_reject(srv->check)) {
-		fill_ctx(s, &ctx, NULL);
-		if (smtpd_check_list(srv->check, SMTPD_CHECK_CLIENT, &ctx,
-		    &srv->scratch) < 0 || smtpd_check_list(srv->check,
-		    SMTPD_CHECK_SENDER, &ctx, &srv->scratch) < 0) {
-			char *reply = xstrdup(srv->scratch.data);
+	fill_ctx(s, &ctx, NULL);
+	if (smtpd_check_mail(srv->check, &ctx, &srv->scratch) < 0) {
+		char *reply = xstrdup(srv->scratch.data);
 
-			log_reject(s, "MAIL", reply, NULL);
-			txn_free(s);
-			respond(s, SMTP_VERB_MAIL, "%s", reply);
-			free(reply);
-			return;
-		}
+		log_reject(s, "MAIL", reply, NULL);
+		txn_free(s);
+		respond(s, SMTP_VERB_MAIL, "%s", reply);
+		free(reply);
+		return;
 	}
 	respond(s, SMTP_VERB_MAIL, "250 2.1.0 Ok");
 }

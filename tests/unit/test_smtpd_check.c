@@ -11,9 +11,11 @@
 #include <stdint.h>
 #include <string.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "../../src/smtpd/smtpd_check.c"
+#include "file.h"
 
 static struct config *
 cfg_with(const char *const *kv)
@@ -134,16 +136,16 @@ test_relay_defaults(void **state)
 		{ "192.0.2.1", "<a@other.net>", "<u@example.com>", NULL },
 		{ "192.0.2.1", "<>", "<u@EXAMPLE.com>", NULL },
 		{ "192.0.2.1", "<a@other.net>", "<u@other.org>",
-		  "454 4.7.1 <u@other.org>: Relay access denied" },
+		  "554 5.7.1 <u@other.org>: Relay access denied" },
 		{ "192.0.2.1", "<a@other.net>", "<u%other.org@example.com>",
-		  "454 4.7.1 <u%other.org@example.com>: Relay access denied" },
+		  "554 5.7.1 <u%other.org@example.com>: Relay access denied" },
 		{ "192.0.2.1", "<a@other.net>", "<other.org!u@example.com>",
-		  "454 4.7.1 <other.org!u@example.com>: Relay access denied" },
+		  "554 5.7.1 <other.org!u@example.com>: Relay access denied" },
 		{ "192.0.2.1", "<a@other.net>", "<\"u@other.org\"@example.com>",
-		  "454 4.7.1 <\"u@other.org\"@example.com>: Relay access "
+		  "554 5.7.1 <\"u@other.org\"@example.com>: Relay access "
 		  "denied" },
 		{ "192.0.2.1", "<a@other.net>", "<@example.com:u@other.org>",
-		  "454 4.7.1 <u@other.org>: Relay access denied" },
+		  "554 5.7.1 <u@other.org>: Relay access denied" },
 		{ "192.0.2.1", "<a@example.com>", "<u@example.com>",
 		  "553 5.7.1 <a@example.com>: Sender address rejected: not "
 		  "logged in" },
@@ -152,7 +154,7 @@ test_relay_defaults(void **state)
 		{ "192.0.2.1", "<a@other.net>", "<postmaster>", NULL },
 		{ "192.0.2.1", "<a@other.net>", "<u@[127.0.0.1]>", NULL },
 		{ "192.0.2.1", "<a@other.net>", "<u@[127.0.0.2]>",
-		  "454 4.7.1 <u@[127.0.0.2]>: Relay access denied" },
+		  "554 5.7.1 <u@[127.0.0.2]>: Relay access denied" },
 	};
 	struct config *cfg = cfg_with(NULL);
 	const char *error = NULL;
@@ -382,6 +384,221 @@ test_unsupported_action_warns(void **state)
 	config_free(cfg);
 }
 
+struct mail_case {
+	const char *client;
+	const char *login;	/* SASL user name, or NULL */
+	const char *sender;
+	const char *reply;	/* NULL: accepted at MAIL FROM */
+};
+
+static void
+run_mail_cases(struct smtpd_check *c, const struct mail_case *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct smtpd_check_ctx ctx;
+		struct smtp_addr sender;
+		struct buf reply;
+		int r;
+
+		buf_init(&reply, 0);
+		set_client(&ctx, t[i].client);
+		parse(t[i].sender, SMTP_ADDR_SENDER, &sender);
+		ctx.sender = &sender;
+		ctx.sasl_username = t[i].login;
+		r = smtpd_check_mail(c, &ctx, &reply);
+		if (t[i].reply == NULL) {
+			if (r != 0)
+				fail_msg("case %zu (%s): got %s", i,
+				    t[i].sender, reply.data);
+		} else {
+			if (r == 0)
+				fail_msg("case %zu (%s): accepted", i,
+				    t[i].sender);
+			assert_string_equal(reply.data, t[i].reply);
+		}
+		buf_release(&reply);
+	}
+}
+
+/*
+ * reject_unauth_local_sender decides at MAIL FROM even with
+ * smtpd_delay_reject = yes; other sender verdicts wait for RCPT TO.
+ */
+static void
+test_forged_local_sender_at_mail(void **state)
+{
+	static const char *const kv[] = {
+		"myorigin", "origin.example",
+		"virtual_alias_domains", "valias.example, "
+		"inline:{ vtab.example=x }",
+		"smtpd_sender_restrictions", "check_sender_access "
+		"inline:{ spam.example=REJECT }, reject_unauth_local_sender",
+		NULL,
+	};
+	static const struct mail_case t[] = {
+		{ "192.0.2.1", NULL, "<boss@example.com>",
+		  "553 5.7.1 <boss@example.com>: Sender address rejected: "
+		  "not logged in" },
+		{ "192.0.2.1", NULL, "<boss@EXAMPLE.com>",
+		  "553 5.7.1 <boss@EXAMPLE.com>: Sender address rejected: "
+		  "not logged in" },
+		{ "192.0.2.1", NULL, "<boss@localhost>",
+		  "553 5.7.1 <boss@localhost>: Sender address rejected: "
+		  "not logged in" },
+		{ "192.0.2.1", NULL, "<boss@origin.example>",
+		  "553 5.7.1 <boss@origin.example>: Sender address "
+		  "rejected: not logged in" },
+		{ "192.0.2.1", NULL, "<boss@valias.example>",
+		  "553 5.7.1 <boss@valias.example>: Sender address "
+		  "rejected: not logged in" },
+		{ "192.0.2.1", NULL, "<boss@vtab.example>",
+		  "553 5.7.1 <boss@vtab.example>: Sender address "
+		  "rejected: not logged in" },
+		/* Not ours, null sender, trusted or authenticated: fine. */
+		{ "192.0.2.1", NULL, "<boss@sub.example.com>", NULL },
+		{ "192.0.2.1", NULL, "<a@other.example>", NULL },
+		{ "192.0.2.1", NULL, "<>", NULL },
+		{ "127.0.0.1", NULL, "<boss@example.com>", NULL },
+		{ "192.0.2.1", "boss", "<boss@example.com>", NULL },
+		/* Another restriction's verdict is left to RCPT TO. */
+		{ "192.0.2.1", NULL, "<a@spam.example>", NULL },
+	};
+	struct config *cfg = cfg_with(kv);
+	const char *error = NULL;
+	struct smtpd_check *c = smtpd_check_new(cfg, &error);
+
+	assert_non_null(c);
+	run_mail_cases(c, t, sizeof(t) / sizeof(t[0]));
+	smtpd_check_free(c);
+	config_free(cfg);
+}
+
+/* With smtpd_delay_reject = no, the client and sender lists run at MAIL. */
+static void
+test_mail_without_delay(void **state)
+{
+	static const char *const kv[] = {
+		"smtpd_delay_reject", "no",
+		"smtpd_client_restrictions",
+		"check_client_access inline:{ 192.0.2.66=REJECT }",
+		"smtpd_sender_restrictions", "check_sender_access "
+		"inline:{ spam.example=REJECT }, reject_unauth_local_sender",
+		NULL,
+	};
+	static const struct mail_case t[] = {
+		{ "192.0.2.66", NULL, "<a@other.example>",
+		  "554 5.7.1 <unknown[192.0.2.66]>: Client host rejected: "
+		  "Access denied" },
+		{ "192.0.2.1", NULL, "<a@spam.example>",
+		  "554 5.7.1 <a@spam.example>: Sender address rejected: "
+		  "Access denied" },
+		{ "192.0.2.1", NULL, "<a@example.com>",
+		  "553 5.7.1 <a@example.com>: Sender address rejected: "
+		  "not logged in" },
+		{ "192.0.2.1", NULL, "<a@other.example>", NULL },
+	};
+	struct config *cfg = cfg_with(kv);
+	const char *error = NULL;
+	struct smtpd_check *c = smtpd_check_new(cfg, &error);
+
+	assert_non_null(c);
+	run_mail_cases(c, t, sizeof(t) / sizeof(t[0]));
+	smtpd_check_free(c);
+	config_free(cfg);
+}
+
+static void
+test_sender_login_mismatch(void **state)
+{
+	char dir[] = "/tmp/test_smtpd_check.XXXXXX";
+	struct buf maps, re;
+	const char *kv[] = {
+		"recipient_delimiter", "+",
+		"smtpd_sender_login_maps", NULL,
+		"smtpd_sender_restrictions", "reject_sender_login_mismatch",
+		NULL,
+	};
+	static const struct mail_case t[] = {
+		{ "192.0.2.1", "demo", "<demo@example.com>", NULL },
+		{ "192.0.2.1", "demo", "<demo+tag@example.com>", NULL },
+		{ "192.0.2.1", "demo", "<DEMO@example.com>", NULL },
+		{ "192.0.2.1", "demo", "<shared@example.com>", NULL },
+		{ "192.0.2.1", "alice", "<shared@example.com>", NULL },
+		{ "192.0.2.1", "bob", "<anyone@club.example>", NULL },
+		{ "192.0.2.1", "carol", "<carol@example.org>", NULL },
+		{ "192.0.2.1", "demo", "<>", NULL },
+		{ "192.0.2.1", "demo", "<alice@example.org>",
+		  "553 5.7.1 <alice@example.org>: Sender address rejected: "
+		  "not owned by user demo" },
+		{ "192.0.2.1", "demo", "<boss@example.com>",
+		  "553 5.7.1 <boss@example.com>: Sender address rejected: "
+		  "not owned by user demo" },
+		{ "192.0.2.1", "demo", "<elon@tesla.example>",
+		  "553 5.7.1 <elon@tesla.example>: Sender address rejected: "
+		  "not owned by user demo" },
+		{ "192.0.2.1", "bob", "<demo@example.com>",
+		  "553 5.7.1 <demo@example.com>: Sender address rejected: "
+		  "not owned by user bob" },
+		/* Unauthenticated: an address someone owns is refused. */
+		{ "192.0.2.1", NULL, "<demo@example.com>",
+		  "553 5.7.1 <demo@example.com>: Sender address rejected: "
+		  "not logged in" },
+		{ "192.0.2.1", NULL, "<x@tesla.example>", NULL },
+	};
+	static const char *const kinds[] = {
+		"reject_authenticated_sender_login_mismatch",
+		"reject_unauthenticated_sender_login_mismatch",
+	};
+	struct config *cfg;
+	const char *error = NULL;
+	struct smtpd_check *c;
+	static const char rules[] = "/^(.+)@example\\.org$/ ${1}\n";
+
+	/* As `ulak init` does it: each user owns user@domain. */
+	assert_non_null(mkdtemp(dir));
+	buf_init(&re, 0);
+	buf_printf(&re, "%s/sender_login", dir);
+	assert_int_equal(file_write_atomic(re.data, rules, sizeof(rules) - 1,
+	    0644, &error), 0);
+	buf_init(&maps, 0);
+	buf_printf(&maps, "inline:{ demo@example.com=demo, "
+	    "{ shared@example.com = demo, Alice }, @club.example=bob }, "
+	    "regexp:%s", re.data);
+	kv[3] = maps.data;
+	cfg = cfg_with(kv);
+	c = smtpd_check_new(cfg, &error);
+	if (c == NULL)
+		fail_msg("%s", error);
+	run_mail_cases(c, t, sizeof(t) / sizeof(t[0]));
+	smtpd_check_free(c);
+	/* Each half of the check alone. */
+	for (size_t k = 0; k < 2; k++) {
+		struct mail_case half[sizeof(t) / sizeof(t[0])];
+
+		config_set(cfg, "smtpd_sender_restrictions", kinds[k]);
+		c = smtpd_check_new(cfg, &error);
+		assert_non_null(c);
+		for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+			half[i] = t[i];
+			if ((k == 0) != (t[i].login != NULL))
+				half[i].reply = NULL;
+		}
+		run_mail_cases(c, half, sizeof(t) / sizeof(t[0]));
+		smtpd_check_free(c);
+	}
+	/* Without the table the restriction cannot work: refused. */
+	config_set(cfg, "smtpd_sender_login_maps", "");
+	assert_null(smtpd_check_new(cfg, &error));
+	assert_string_equal(error, "smtpd_sender_restrictions: the "
+	    "*_sender_login_mismatch restrictions need "
+	    "smtpd_sender_login_maps");
+	config_free(cfg);
+	unlink(re.data);
+	rmdir(dir);
+	buf_release(&re);
+	buf_release(&maps);
+}
+
 int
 main(void)
 {
@@ -393,6 +610,9 @@ main(void)
 		cmocka_unit_test(test_local_recipients),
 		cmocka_unit_test(test_local_recipients_broken_table),
 		cmocka_unit_test(test_unsupported_action_warns),
+		cmocka_unit_test(test_forged_local_sender_at_mail),
+		cmocka_unit_test(test_mail_without_delay),
+		cmocka_unit_test(test_sender_login_mismatch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
