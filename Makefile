@@ -59,7 +59,7 @@ bench: build
 fuzz:
 	@sh scripts/deps.sh fuzz
 	$(call meson_setup,build-fuzz,--buildtype=debug -Dfuzz=true -Db_sanitize=address$(comma)undefined -Db_lundef=false --native-file scripts/clang.ini)
-	ninja -C build-fuzz
+	ninja -C build-fuzz $$(sh scripts/list-sources.sh --fuzz | sed 's,.*/,,; s,\.c$$,,')
 	@sh tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 format:
