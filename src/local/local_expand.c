@@ -253,11 +253,11 @@ struct expand {
 };
 
 static void
-fail(struct expand *x, const char *dsn, const char *fmt, ...)
+expand_fail(struct expand *x, const char *dsn, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
-fail(struct expand *x, const char *dsn, const char *fmt, ...)
+expand_fail(struct expand *x, const char *dsn, const char *fmt, ...)
 {
 	struct buf t;
 	va_list ap;
@@ -348,6 +348,27 @@ add_dest(struct expand *x, enum local_dest_kind kind, const char *target,
 		local_user_copy(&d->user, user);
 }
 
+/*
+ * A .forward or include file: each line holds items (separated by commas
+ * as in aliases); a line starting with '#' is a comment.  Appends them to
+ * OUT as one comma-separated value.
+ */
+static void
+file_items(char *text, struct buf *out)
+{
+	for (char *line = text; line != NULL;) {
+		char *nl = strchr(line, '\n');
+
+		if (nl != NULL)
+			*nl = '\0';
+		char *t = str_trim(line);
+
+		if (*t != '#' && *t != '\0')
+			(void)buf_printf(out, "%s,", t);
+		line = nl != NULL ? nl + 1 : NULL;
+	}
+}
+
 static void expand_local(struct expand *x, const char *local,
     const char *domain, const char *sender, int depth, bool backslash);
 
@@ -364,7 +385,7 @@ expand_items(struct expand *x, const char *value, unsigned source,
 
 	strlist_init(&items);
 	if (aliases_split_value(value, &items, &error) < 0) {
-		fail(x, "4.3.0", "%s: bad %s entry: %s", n->address,
+		expand_fail(x, "4.3.0", "%s: bad %s entry: %s", n->address,
 		    source == LOCAL_SRC_ALIAS ? "alias" : source ==
 		    LOCAL_SRC_FORWARD ? ".forward" : "include file", error);
 		strlist_release(&items);
@@ -377,7 +398,7 @@ expand_items(struct expand *x, const char *value, unsigned source,
 			continue;
 		if (*item == '|') {
 			if (!(x->cfg->allow_commands & source)) {
-				fail(x, "5.7.1", "mail to command is restricted "
+				expand_fail(x, "5.7.1", "mail to command is restricted "
 				    "(allow_mail_to_commands) for %s",
 				    n->address);
 				continue;
@@ -391,7 +412,7 @@ expand_items(struct expand *x, const char *value, unsigned source,
 			int rc;
 
 			if (*path != '/') {
-				fail(x, "4.3.0", "%s: include file %s is not an "
+				expand_fail(x, "4.3.0", "%s: include file %s is not an "
 				    "absolute path", n->address, path);
 				continue;
 			}
@@ -399,7 +420,7 @@ expand_items(struct expand *x, const char *value, unsigned source,
 			(void)buf_printf(&key, "include:%s", path);
 			if (depth >= LOCAL_EXPAND_DEPTH ||
 			    strlist_find(&x->path, key.data) >= 0) {
-				fail(x, "5.4.6", "mail forwarding loop in "
+				expand_fail(x, "5.4.6", "mail forwarding loop in "
 				    "include file %s", path);
 				buf_release(&key);
 				continue;
@@ -408,15 +429,20 @@ expand_items(struct expand *x, const char *value, unsigned source,
 			rc = x->ops->read_file(x->ctx, as, path, &content,
 			    &error);
 			if (rc < 0)
-				fail(x, "4.3.0", "cannot read include file %s: "
+				expand_fail(x, "4.3.0", "cannot read include file %s: "
 				    "%s", path, error);
 			else if (rc == 0)
-				fail(x, "4.3.0", "include file %s does not "
+				expand_fail(x, "4.3.0", "include file %s does not "
 				    "exist", path);
 			else {
+				struct buf joined;
+
+				buf_init(&joined, 0);
+				file_items(content.data, &joined);
 				strlist_add(&x->path, key.data);
-				expand_items(x, content.data, LOCAL_SRC_INCLUDE,
+				expand_items(x, joined.data, LOCAL_SRC_INCLUDE,
 				    as, n, depth + 1);
+				buf_release(&joined);
 				free(x->path.v[--x->path.n]);
 				x->path.v[x->path.n] = NULL;
 			}
@@ -424,7 +450,7 @@ expand_items(struct expand *x, const char *value, unsigned source,
 			buf_release(&key);
 		} else if (*item == '/') {
 			if (!(x->cfg->allow_files & source)) {
-				fail(x, "5.7.1", "mail to file is restricted "
+				expand_fail(x, "5.7.1", "mail to file is restricted "
 				    "(allow_mail_to_files) for %s", n->address);
 				continue;
 			}
@@ -507,7 +533,7 @@ try_alias(struct expand *x, const char *name, const struct node *n,
 	}
 	rc = x->ops->alias(x->ctx, name, &value, &error);
 	if (rc < 0) {
-		fail(x, "4.3.0", "alias_maps lookup of %s failed: %s", name,
+		expand_fail(x, "4.3.0", "alias_maps lookup of %s failed: %s", name,
 		    error);
 		buf_release(&k);
 		return true;
@@ -581,28 +607,17 @@ try_forward(struct expand *x, const struct local_user *u,
 		    x->cfg->default_privs != NULL ? u : NULL, path, &content,
 		    &error);
 		if (rc < 0) {
-			fail(x, "4.3.0", "cannot read %s: %s", path, error);
+			expand_fail(x, "4.3.0", "cannot read %s: %s", path, error);
 		} else if (rc > 0) {
 			struct buf joined;
 
 			found = true;
-			/* Lines become items; '#' starts a comment line. */
 			buf_init(&joined, 0);
-			for (char *line = content.data; line != NULL;) {
-				char *nl = strchr(line, '\n');
-
-				if (nl != NULL)
-					*nl = '\0';
-				char *t = str_trim(line);
-
-				if (*t != '#' && *t != '\0')
-					(void)buf_printf(&joined, "%s,", t);
-				line = nl != NULL ? nl + 1 : NULL;
-			}
+			file_items(content.data, &joined);
 			push(x, "f:", u->name);
 			expand_items(x, joined.data, LOCAL_SRC_FORWARD,
 			    x->cfg->default_privs != NULL ? as : NULL, n,
-			    depth + 1);
+			    depth);
 			pop(x);
 			buf_release(&joined);
 		}
@@ -632,16 +647,16 @@ expand_local(struct expand *x, const char *local_in, const char *domain,
 	else
 		(void)buf_append_str(&addr, local);
 	if (depth > LOCAL_EXPAND_DEPTH) {
-		fail(x, "5.4.6", "alias expansion of %s is nested too deeply "
+		expand_fail(x, "5.4.6", "alias expansion of %s is nested too deeply "
 		    "(mail forwarding loop)", addr.data);
 		goto out;
 	}
 	if (*local == '\0') {
-		fail(x, "5.1.3", "empty local part in %s", addr.data);
+		expand_fail(x, "5.1.3", "empty local part in %s", addr.data);
 		goto out;
 	}
 	if (strlist_find_nocase(x->delivered_to, addr.data) >= 0) {
-		fail(x, "5.4.6", "mail forwarding loop for %s", addr.data);
+		expand_fail(x, "5.4.6", "mail forwarding loop for %s", addr.data);
 		goto out;
 	}
 	local_split_extension(local, x->cfg->recipient_delimiter,
@@ -650,19 +665,19 @@ expand_local(struct expand *x, const char *local_in, const char *domain,
 	struct node n = { addr.data, local, ext, domain, sender };
 
 	if (!backslash) {
-		if (*ext && try_alias(x, local, &n, depth + 1))
+		if (*ext && try_alias(x, local, &n, depth))
 			goto out;
-		if (deferred(x) || try_alias(x, user, &n, depth + 1))
+		if (deferred(x) || try_alias(x, user, &n, depth))
 			goto out;
 	}
 	rc = x->ops->user(x->ctx, user, &u, &error);
 	if (rc < 0) {
-		fail(x, "4.3.0", "local_user_maps lookup of %s failed: %s",
+		expand_fail(x, "4.3.0", "local_user_maps lookup of %s failed: %s",
 		    user, error);
 		goto out;
 	}
 	if (rc == 0) {
-		fail(x, "5.1.1", "unknown user: \"%s\"", user);
+		expand_fail(x, "5.1.1", "unknown user: \"%s\"", user);
 		goto out;
 	}
 	if (!backslash && try_forward(x, &u, &n, delim, depth))
@@ -700,7 +715,7 @@ local_expand(const struct local_expand_cfg *cfg,
 	strlist_init(&x.done);
 	expand_local(&x, local, domain, sender, 0, false);
 	if (out->dsn[0] == '\0' && out->n == 0)
-		fail(&x, "5.1.1", "%s expands to no destination", recipient);
+		expand_fail(&x, "5.1.1", "%s expands to no destination", recipient);
 	strlist_release(&x.path);
 	strlist_release(&x.done);
 	free(local);
