@@ -231,6 +231,11 @@ class ByHand:
         if self.as_root:
             os.chown(path, self.uid, self.gid)
         fd = s.fileno()
+        if fd == 3:
+            # "3<&3 3<&-" would close it: move it off descriptor 3 first.
+            fd = os.dup(s.fileno())
+            s.close()
+            s = socket.socket(fileno=fd)
         env = dict(os.environ, ULAK_LISTEN_FDS="1")
         env.pop("ULAK_CONFIG_DIR", None)
         args = [str(BUILD_DIR / daemon), "-c", str(self.dir), "-n", service,
