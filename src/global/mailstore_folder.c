@@ -1,0 +1,1139 @@
+/*
+ * mailstore_folder - open folders of the mail store: the view of a
+ * folder's messages (sorted by UID), its sync with the disk, and access
+ * to single messages (read, sizes, flags by rename, expunge).
+ *
+ * Distrusts the folder's contents: file names in new/ and cur/ may be
+ * anything another program wrote; names that do not look like Maildir
+ * messages (dot files) are skipped, and no name from a directory is ever
+ * used to build a path outside the folder.  Runs with the caller's
+ * privileges.
+ */
+#include "mailstore_private.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "err.h"
+#include "log.h"
+#include "mem.h"
+#include "str.h"
+
+/* One file found by a scan. */
+struct scan_ent {
+	char *name;		/* "new/X" or "cur/X:2,FL" */
+	size_t baselen;		/* base = name + 4 */
+	bool in_new;
+	unsigned flags;
+	uint32_t kw;
+	char *extra;
+	long view;		/* position in the old view, or -1 */
+	uint32_t uid;
+	uint64_t vsize;
+};
+
+struct scan {
+	struct scan_ent *e;
+	size_t n, cap;
+	struct ms_htab h;	/* base -> position */
+};
+
+/* The scan's hash compares only the base part of each name. */
+static long
+scan_find(const struct scan *sc, const char *base, size_t len)
+{
+	size_t i;
+
+	if (sc->h.cap == 0)
+		return -1;
+	i = (size_t)ms_hash(base, len) & (sc->h.cap - 1);
+	for (; sc->h.slot[i] != 0; i = (i + 1) & (sc->h.cap - 1)) {
+		const struct scan_ent *e = &sc->e[sc->h.slot[i] - 1];
+
+		if (e->baselen == len && memcmp(e->name + 4, base, len) == 0)
+			return (long)(sc->h.slot[i] - 1);
+	}
+	return -1;
+}
+
+static void
+scan_grow_hash(struct scan *sc)
+{
+	size_t *old = sc->h.slot, oldcap = sc->h.cap;
+
+	sc->h.cap = oldcap ? oldcap * 2 : 1024;
+	sc->h.slot = xcalloc(sc->h.cap, sizeof(size_t));
+	for (size_t j = 0; j < oldcap; j++) {
+		const struct scan_ent *e;
+		size_t i;
+
+		if (old[j] == 0)
+			continue;
+		e = &sc->e[old[j] - 1];
+		i = (size_t)ms_hash(e->name + 4, e->baselen) &
+		    (sc->h.cap - 1);
+		while (sc->h.slot[i] != 0)
+			i = (i + 1) & (sc->h.cap - 1);
+		sc->h.slot[i] = old[j];
+	}
+	free(old);
+}
+
+static void
+scan_release(struct scan *sc)
+{
+	for (size_t i = 0; i < sc->n; i++) {
+		free(sc->e[i].name);
+		free(sc->e[i].extra);
+	}
+	free(sc->e);
+	ms_htab_release(&sc->h);
+	memset(sc, 0, sizeof(*sc));
+}
+
+/* Add file FNAME of new/ or cur/ unless its base is already there. */
+static void
+scan_add(struct scan *sc, const char *fname, bool in_new)
+{
+	const char *colon = strchr(fname, ':');
+	size_t baselen = colon ? (size_t)(colon - fname) : strlen(fname);
+	size_t flen = strlen(fname);
+	struct scan_ent *e;
+	struct buf extra;
+	size_t i;
+
+	if (baselen == 0 || fname[0] == '.' || baselen > 1024)
+		return;
+	if (scan_find(sc, fname, baselen) >= 0)
+		return;		/* seen in new/ and again in cur/: moved */
+	if (sc->n == sc->cap) {
+		sc->cap = sc->cap ? sc->cap * 2 : 256;
+		sc->e = xreallocarray(sc->e, sc->cap, sizeof(sc->e[0]));
+	}
+	e = &sc->e[sc->n];
+	memset(e, 0, sizeof(*e));
+	e->name = xmalloc(flen + 5);
+	memcpy(e->name, in_new ? "new/" : "cur/", 4);
+	memcpy(e->name + 4, fname, flen + 1);
+	e->baselen = baselen;
+	e->in_new = in_new;
+	e->view = -1;
+	buf_init(&extra, 0);
+	if (colon != NULL && strncmp(colon, ":2,", 3) == 0)
+		ms_parse_info(colon + 3, &e->flags, &e->kw, &extra);
+	if (extra.len > 0)
+		e->extra = buf_detach(&extra, NULL);
+	buf_release(&extra);
+	sc->n++;
+	if (sc->n * 2 > sc->h.cap)
+		scan_grow_hash(sc);
+	i = (size_t)ms_hash(fname, baselen) & (sc->h.cap - 1);
+	while (sc->h.slot[i] != 0)
+		i = (i + 1) & (sc->h.cap - 1);
+	sc->h.slot[i] = sc->n;
+}
+
+static int
+scan_dir(struct scan *sc, const char *folder, bool in_new,
+    const char **error_r)
+{
+	struct buf p;
+	DIR *d;
+	struct dirent *de;
+
+	buf_init(&p, 0);
+	(void)buf_printf(&p, "%s/%s", folder, in_new ? "new" : "cur");
+	d = opendir(p.data);
+	if (d == NULL) {
+		ms_fail(error_r, errno, "open folder", p.data);
+		buf_release(&p);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN &&
+		    de->d_type != DT_LNK)
+			continue;
+		scan_add(sc, de->d_name, in_new);
+	}
+	closedir(d);
+	buf_release(&p);
+	return 0;
+}
+
+/* new/ first: a message moving to cur/ meanwhile is then seen anyway. */
+static int
+scan_folder(struct scan *sc, const char *folder, const char **error_r)
+{
+	if (scan_dir(sc, folder, true, error_r) < 0 ||
+	    scan_dir(sc, folder, false, error_r) < 0)
+		return -1;
+	return 0;
+}
+
+/* Messages of the view. */
+
+static void
+msg_free(struct mailstore_msg *m)
+{
+	free(m->base);
+	free(m->name);
+	free(m->extra);
+}
+
+static const char *
+view_key(const void *ctx, size_t pos)
+{
+	const struct mailstore_folder *f = ctx;
+
+	return f->msgs[pos].base;
+}
+
+const char *
+mailstore_folder_name(const struct mailstore_folder *f)
+{
+	return f->name;
+}
+
+uint32_t
+mailstore_folder_uidvalidity(const struct mailstore_folder *f)
+{
+	return f->idx.uidvalidity;
+}
+
+uint32_t
+mailstore_folder_uidnext(const struct mailstore_folder *f)
+{
+	uint32_t next = f->idx.nextuid;
+
+	if (f->n > 0 && f->msgs[f->n - 1].uid >= next)
+		next = f->msgs[f->n - 1].uid + 1;
+	return next;
+}
+
+size_t
+mailstore_folder_count(const struct mailstore_folder *f)
+{
+	return f->n;
+}
+
+const struct mailstore_msg *
+mailstore_folder_msg(const struct mailstore_folder *f, size_t i)
+{
+	if (i >= f->n)
+		log_panic("mailstore_folder_msg: index %zu of %zu", i, f->n);
+	return &f->msgs[i];
+}
+
+long
+mailstore_folder_find_uid(const struct mailstore_folder *f, uint32_t uid)
+{
+	size_t lo = 0, hi = f->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->msgs[mid].uid == uid)
+			return (long)mid;
+		if (f->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+void
+mailstore_sync_release(struct mailstore_sync *sync)
+{
+	if (sync == NULL)
+		return;
+	free(sync->expunged);
+	free(sync->changed);
+	memset(sync, 0, sizeof(*sync));
+}
+
+static int
+cmp_base_ptr(const void *a, const void *b)
+{
+	const struct scan_ent *x = *(const struct scan_ent *const *)a;
+	const struct scan_ent *y = *(const struct scan_ent *const *)b;
+
+	return strcmp(x->name + 4, y->name + 4);
+}
+
+static int
+cmp_uid_ptr(const void *a, const void *b)
+{
+	const struct scan_ent *x = *(const struct scan_ent *const *)a;
+	const struct scan_ent *y = *(const struct scan_ent *const *)b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+/*
+ * Give every scanned entry its UID from the folder's list, assigning the
+ * missing ones under the lock (in name order: delivery names start with
+ * the time).  A missing or damaged list is rebuilt with a new
+ * UIDVALIDITY.
+ */
+static int
+assign_uids(struct mailstore_folder *f, struct scan *sc, const char **error_r)
+{
+	struct scan_ent **missing = NULL;
+	size_t n_missing = 0, matched = 0;
+	bool damaged, rebuild;
+	int rc, lock = -1;
+
+	rc = ms_idx_load(&f->idx, f->path, &damaged, error_r);
+	if (rc < 0 && !damaged)
+		return -1;
+	if (rc < 0)
+		log_warning("%s; rebuilding it with a new UIDVALIDITY",
+		    *error_r);
+	rebuild = rc <= 0;
+	for (int pass = 0; pass < 2; pass++) {
+		n_missing = matched = 0;
+		free(missing);
+		missing = xcalloc(sc->n + 1, sizeof(*missing));
+		for (size_t i = 0; i < sc->n; i++) {
+			struct scan_ent *e = &sc->e[i];
+			long pos = rebuild ? -1 : ms_idx_find(&f->idx,
+			    e->name + 4, e->baselen);
+
+			if (pos >= 0) {
+				e->uid = f->idx.e[pos].uid;
+				e->vsize = f->idx.e[pos].vsize;
+				matched++;
+			} else {
+				e->uid = 0;
+				missing[n_missing++] = e;
+			}
+		}
+		if ((n_missing == 0 && !rebuild) || pass == 1)
+			break;
+		/* Take the lock and look again: another session may have
+		 * given these UIDs meanwhile. */
+		lock = ms_lock(f->path, error_r);
+		if (lock < 0) {
+			free(missing);
+			return -1;
+		}
+		rc = ms_idx_load(&f->idx, f->path, &damaged, error_r);
+		if (rc < 0 && !damaged)
+			goto fail;
+		rebuild = rc <= 0;
+	}
+	if (lock < 0) {
+		free(missing);
+		return 0;
+	}
+	if (rebuild) {
+		f->idx.uidvalidity = ms_new_uidvalidity(f->idx.uidvalidity);
+		f->idx.nextuid = 1;
+		ms_htab_release(&f->idx.h);
+		ms_htab_init(&f->idx.h, sc->n);
+	} else if (f->idx.n > matched + 64 && f->idx.n - matched >
+	    sc->n / 4) {
+		/* Many entries of messages long gone: drop them. */
+		bool *keep = xcalloc(f->idx.n + 1, sizeof(bool));
+
+		for (size_t i = 0; i < sc->n; i++) {
+			long pos = ms_idx_find(&f->idx, sc->e[i].name + 4,
+			    sc->e[i].baselen);
+
+			if (pos >= 0)
+				keep[pos] = true;
+		}
+		ms_idx_filter(&f->idx, keep);
+		free(keep);
+	}
+	qsort(missing, n_missing, sizeof(*missing), cmp_base_ptr);
+	for (size_t i = 0; i < n_missing; i++)
+		missing[i]->uid = ms_idx_append(&f->idx, missing[i]->name + 4,
+		    missing[i]->baselen);
+	if (f->vsize_dirty) {
+		for (size_t i = 0; i < f->n; i++) {
+			long pos;
+
+			if (f->msgs[i].vsize == 0)
+				continue;
+			pos = ms_idx_find(&f->idx, f->msgs[i].base,
+			    strlen(f->msgs[i].base));
+			if (pos >= 0 && f->idx.e[pos].uid == f->msgs[i].uid)
+				f->idx.e[pos].vsize = f->msgs[i].vsize;
+		}
+		f->vsize_dirty = false;
+	}
+	if (ms_idx_write(&f->idx, f->path, error_r) < 0)
+		goto fail;
+	ms_unlock(lock);
+	free(missing);
+	return 0;
+fail:
+	for (size_t i = 0; i < n_missing; i++)
+		missing[i]->uid = 0;
+	ms_unlock(lock);
+	free(missing);
+	return -1;
+}
+
+static bool
+ts_equal(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* Move a message found in new/ to cur/ (it becomes \Recent here). */
+static void
+move_to_cur(struct mailstore_folder *f, struct mailstore_msg *m)
+{
+	struct buf from, to, full, letters;
+
+	buf_init(&from, 0);
+	buf_init(&to, 0);
+	buf_init(&full, 0);
+	buf_init(&letters, 0);
+	mailstore_flags_to_letters(m->flags, m->keywords, &letters);
+	(void)buf_printf(&from, "%s/%s", f->path, m->name);
+	(void)buf_printf(&to, "cur/%s:2,%s%s", m->base, letters.data,
+	    m->extra ? m->extra : "");
+	(void)buf_printf(&full, "%s/%s", f->path, to.data);
+	/* ENOENT: another session moved it first; it is Recent there. */
+	if (rename(from.data, full.data) == 0) {
+		free(m->name);
+		m->name = buf_detach(&to, NULL);
+		m->flags |= MAILSTORE_RECENT;
+	}
+	buf_release(&from);
+	buf_release(&to);
+	buf_release(&full);
+	buf_release(&letters);
+}
+
+static void
+push_u32(uint32_t **v, size_t *n, uint32_t x)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof(**v));
+	(*v)[(*n)++] = x;
+}
+
+/*
+ * Remove view messages marked expunged, reporting them into OUT (highest
+ * first: each number stays valid when reported).  CHANGED (may be NULL)
+ * is compacted along.
+ */
+static void
+drop_expunged(struct mailstore_folder *f, struct mailstore_sync *out,
+    bool *changed)
+{
+	size_t j = 0;
+
+	for (size_t i = f->n; i-- > 0;)
+		if (f->msgs[i].expunged)
+			push_u32(&out->expunged, &out->n_expunged,
+			    (uint32_t)(i + 1));
+	for (size_t i = 0; i < f->n; i++) {
+		if (f->msgs[i].expunged) {
+			msg_free(&f->msgs[i]);
+			continue;
+		}
+		if (changed != NULL)
+			changed[j] = changed[i];
+		f->msgs[j++] = f->msgs[i];
+	}
+	f->n = j;
+}
+
+static int
+sync_full(struct mailstore_folder *f, unsigned flags,
+    struct mailstore_sync *out, const char **error_r)
+{
+	struct scan sc;
+	struct ms_htab vh;
+	struct scan_ent **fresh = NULL;
+	bool *changed = NULL;
+	size_t n_fresh = 0;
+	uint32_t old_validity = f->idx.uidvalidity, last_uid;
+	int rc = -1;
+
+	memset(&sc, 0, sizeof(sc));
+	if (scan_folder(&sc, f->path, error_r) < 0)
+		goto out;
+
+	/* Match the scan against the view. */
+	ms_htab_init(&vh, f->n);
+	for (size_t i = 0; i < f->n; i++)
+		ms_htab_add(&vh, f->msgs[i].base, strlen(f->msgs[i].base), i,
+		    view_key, f);
+	for (int pass = 0; pass < 2; pass++) {
+		size_t found = 0, live = 0;
+
+		for (size_t i = 0; i < f->n; i++)
+			if (!f->msgs[i].expunged)
+				live++;
+		for (size_t i = 0; i < sc.n; i++) {
+			sc.e[i].view = ms_htab_find(&vh, sc.e[i].name + 4,
+			    sc.e[i].baselen, view_key, f);
+			if (sc.e[i].view >= 0 && !f->msgs[sc.e[i].view].expunged)
+				found++;
+		}
+		if (found >= live || pass == 1)
+			break;
+		/*
+		 * Something of the view is missing: a rename by another
+		 * session during readdir can hide a file, so look once more
+		 * (the union of both scans) before calling it expunged.
+		 */
+		if (scan_folder(&sc, f->path, error_r) < 0) {
+			ms_htab_release(&vh);
+			goto out;
+		}
+	}
+	ms_htab_release(&vh);
+
+	if (assign_uids(f, &sc, error_r) < 0)
+		goto out;
+	{
+		const char *kw_error;
+
+		if (ms_kw_load(f->path, f->keywords, &kw_error) < 0)
+			log_warning("%s", kw_error);
+	}
+
+	if (old_validity != 0 && f->idx.uidvalidity != old_validity &&
+	    f->n > 0) {
+		/* The list was rebuilt: the whole view is void. */
+		out->uidvalidity_changed = true;
+		for (size_t i = 0; i < f->n; i++)
+			f->msgs[i].expunged = true;
+		drop_expunged(f, out, NULL);
+		for (size_t i = 0; i < sc.n; i++)
+			sc.e[i].view = -1;
+	}
+
+	changed = xcalloc(f->n + 1, sizeof(bool));
+	/* Every message counts as gone until the scan shows it. */
+	for (size_t i = 0; i < f->n; i++)
+		f->msgs[i].expunged = true;
+	last_uid = f->n > 0 ? f->msgs[f->n - 1].uid : 0;
+	fresh = xcalloc(sc.n + 1, sizeof(*fresh));
+	for (size_t i = 0; i < sc.n; i++) {
+		struct scan_ent *e = &sc.e[i];
+		struct mailstore_msg *m;
+
+		if (e->view < 0) {
+			if (e->uid > last_uid)
+				fresh[n_fresh++] = e;
+			continue;
+		}
+		m = &f->msgs[e->view];
+		m->expunged = false;
+		if (strcmp(m->name, e->name) != 0) {
+			unsigned oldf = m->flags & MAILSTORE_FLAGS_STORED;
+
+			if (oldf != e->flags || m->keywords != e->kw)
+				changed[e->view] = true;
+			free(m->name);
+			m->name = e->name;
+			e->name = NULL;
+			m->flags = e->flags | (m->flags & MAILSTORE_RECENT);
+			m->keywords = e->kw;
+			free(m->extra);
+			m->extra = e->extra;
+			e->extra = NULL;
+		}
+	}
+	if (!(flags & MAILSTORE_SYNC_KEEP_EXPUNGED))
+		drop_expunged(f, out, changed);
+	for (size_t i = 0; i < f->n; i++)
+		if (changed[i] && !f->msgs[i].expunged)
+			push_u32(&out->changed, &out->n_changed,
+			    (uint32_t)(i + 1));
+
+	/* New messages, by UID. */
+	qsort(fresh, n_fresh, sizeof(*fresh), cmp_uid_ptr);
+	if (f->n + n_fresh > f->cap) {
+		f->cap = f->n + n_fresh + 16;
+		f->msgs = xreallocarray(f->msgs, f->cap, sizeof(f->msgs[0]));
+	}
+	for (size_t i = 0; i < n_fresh; i++) {
+		struct scan_ent *e = fresh[i];
+		struct mailstore_msg *m = &f->msgs[f->n++];
+
+		memset(m, 0, sizeof(*m));
+		m->uid = e->uid;
+		m->flags = e->flags;
+		m->keywords = e->kw;
+		m->base = xmemdup0(e->name + 4, e->baselen);
+		m->name = e->name;
+		e->name = NULL;
+		m->extra = e->extra;
+		e->extra = NULL;
+		m->size = ms_base_size(m->base, e->baselen);
+		m->vsize = e->vsize;
+		if (e->in_new && !(f->open_flags & MAILSTORE_OPEN_READONLY))
+			move_to_cur(f, m);
+	}
+	out->n_new = n_fresh;
+	rc = 0;
+out:
+	free(fresh);
+	free(changed);
+	scan_release(&sc);
+	return rc;
+}
+
+static bool
+stat_sub(const char *dir, const char *sub, struct stat *st)
+{
+	struct buf p;
+	bool ok;
+
+	buf_init(&p, 0);
+	(void)buf_printf(&p, "%s/%s", dir, sub);
+	ok = stat(p.data, st) == 0;
+	buf_release(&p);
+	return ok;
+}
+
+int
+mailstore_folder_sync(struct mailstore_folder *f, unsigned flags,
+    struct mailstore_sync *out, const char **error_r)
+{
+	struct mailstore_sync local;
+	struct stat st_new, st_cur, st_idx;
+	struct timespec now;
+	bool quick;
+	int rc = 0;
+
+	if (out == NULL)
+		out = &local;
+	memset(out, 0, sizeof(*out));
+	if (!stat_sub(f->path, "new", &st_new) ||
+	    !stat_sub(f->path, "cur", &st_cur)) {
+		rc = ms_fail(error_r, errno, "open folder", f->path);
+		goto done;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	/*
+	 * Skip the scan when neither folder nor the list changed since the
+	 * last one and the times are old enough that a change within the
+	 * same clock tick cannot hide behind them.
+	 */
+	quick = f->have_times && ts_equal(&st_new.st_mtim, &f->new_mtime) &&
+	    ts_equal(&st_cur.st_mtim, &f->cur_mtime) &&
+	    st_new.st_mtim.tv_sec + 2 < now.tv_sec &&
+	    st_cur.st_mtim.tv_sec + 2 < now.tv_sec && f->idx.loaded &&
+	    stat_sub(f->path, MS_UIDLIST, &st_idx) &&
+	    st_idx.st_ino == f->idx.ino && st_idx.st_size == f->idx.size &&
+	    ts_equal(&st_idx.st_mtim, &f->idx.mtime);
+	if (quick) {
+		if (!(flags & MAILSTORE_SYNC_KEEP_EXPUNGED))
+			drop_expunged(f, out, NULL);
+	} else {
+		rc = sync_full(f, flags, out, error_r);
+		/* Our own renames changed the times: read them again. */
+		if (rc == 0 && stat_sub(f->path, "new", &st_new) &&
+		    stat_sub(f->path, "cur", &st_cur)) {
+			f->new_mtime = st_new.st_mtim;
+			f->cur_mtime = st_cur.st_mtim;
+			f->have_times = true;
+		}
+	}
+	for (size_t i = 0; i < f->n; i++)
+		if (f->msgs[i].flags & MAILSTORE_RECENT)
+			out->n_recent++;
+done:
+	if (out == &local)
+		mailstore_sync_release(&local);
+	return rc;
+}
+
+struct mailstore_folder *
+mailstore_folder_open(struct mailstore *s, const char *name, unsigned flags,
+    const char **error_r)
+{
+	struct mailstore_folder *f;
+	struct buf p;
+	struct stat st;
+
+	buf_init(&p, 0);
+	if (mailstore_folder_path(s, name, &p, error_r) < 0) {
+		buf_release(&p);
+		return NULL;
+	}
+	if (!stat_sub(p.data, "cur", &st) || !S_ISDIR(st.st_mode)) {
+		int err = errno;
+
+		if (err == 0 || err == ENOTDIR || err == ENOENT ||
+		    S_ISREG(st.st_mode)) {
+			err = ENOENT;
+			*error_r = err_fmt("no such folder");
+		} else {
+			*error_r = err_fmt("open folder: %s", strerror(err));
+		}
+		buf_release(&p);
+		errno = err;
+		return NULL;
+	}
+	f = xcalloc(1, sizeof(*f));
+	f->s = s;
+	f->name = xstrdup(mailstore_name_is_inbox(name) ? "INBOX" : name);
+	f->path = buf_detach(&p, NULL);
+	buf_release(&p);
+	f->open_flags = flags;
+	f->session_lock_fd = -1;
+	ms_idx_init(&f->idx);
+	if (mailstore_folder_sync(f, 0, NULL, error_r) < 0) {
+		int err = errno;
+
+		mailstore_folder_close(f);
+		errno = err;
+		return NULL;
+	}
+	return f;
+}
+
+void
+mailstore_folder_close(struct mailstore_folder *f)
+{
+	const char *error;
+
+	if (f == NULL)
+		return;
+	if (f->vsize_dirty) {
+		/* Keep the sizes we computed for the next session. */
+		char **bases = xcalloc(f->n + 1, sizeof(char *));
+		uint64_t *vs = xcalloc(f->n + 1, sizeof(uint64_t));
+		size_t k = 0;
+
+		for (size_t i = 0; i < f->n; i++)
+			if (f->msgs[i].vsize > 0 && !f->msgs[i].expunged) {
+				bases[k] = f->msgs[i].base;
+				vs[k++] = f->msgs[i].vsize;
+			}
+		/* Only entries already listed are updated (same UIDs). */
+		if (k > 0 && ms_idx_assign(f->path, bases, vs, k, false, NULL,
+		    NULL, &error) < 0)
+			log_warning("%s", error);
+		free(bases);
+		free(vs);
+	}
+	for (size_t i = 0; i < f->n; i++)
+		msg_free(&f->msgs[i]);
+	free(f->msgs);
+	ms_idx_release(&f->idx);
+	ms_kw_release(f->keywords);
+	if (f->session_lock_fd >= 0)
+		close(f->session_lock_fd);
+	free(f->name);
+	free(f->path);
+	free(f);
+}
+
+int
+mailstore_folder_trylock(struct mailstore_folder *f, const char *what,
+    const char **error_r)
+{
+	struct buf p;
+	int fd;
+
+	for (const char *q = what; *q; q++)
+		if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9')))
+			log_panic("mailstore_folder_trylock: bad name %s",
+			    what);
+	if (f->session_lock_fd >= 0)
+		return 0;
+	buf_init(&p, 0);
+	(void)buf_printf(&p, "%s/ulak-%s.lock", f->path, what);
+	fd = open(p.data, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		ms_fail(error_r, errno, "open lock file", p.data);
+		buf_release(&p);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno;
+
+		close(fd);
+		if (err == EWOULDBLOCK) {
+			buf_release(&p);
+			return 1;
+		}
+		ms_fail(error_r, err, "lock", p.data);
+		buf_release(&p);
+		return -1;
+	}
+	buf_release(&p);
+	f->session_lock_fd = fd;
+	return 0;
+}
+
+/* Keywords. */
+
+const char *
+mailstore_folder_keyword_name(const struct mailstore_folder *f, unsigned k)
+{
+	return k < MAILSTORE_KEYWORDS_MAX ? f->keywords[k] : NULL;
+}
+
+int
+mailstore_folder_keyword_find(const struct mailstore_folder *f,
+    const char *name)
+{
+	for (int i = 0; i < MAILSTORE_KEYWORDS_MAX; i++)
+		if (f->keywords[i] != NULL &&
+		    str_casecmp(f->keywords[i], name) == 0)
+			return i;
+	return -1;
+}
+
+int
+mailstore_folder_keyword_add(struct mailstore_folder *f, const char *name,
+    const char **error_r)
+{
+	return ms_kw_add(f->path, f->keywords, name, error_r);
+}
+
+/* Single messages. */
+
+void
+mailstore_msg_path(const struct mailstore_folder *f, size_t i,
+    struct buf *out)
+{
+	(void)buf_printf(out, "%s/%s", f->path, mailstore_folder_msg(f,
+	    i)->name);
+}
+
+/*
+ * Find message I again after its file name changed under us (another
+ * session renamed it).  Returns 0 when found (m->name updated), 1 when it
+ * is gone (marked expunged), -1 on error.
+ */
+static int
+relocate(struct mailstore_folder *f, size_t i, const char **error_r)
+{
+	struct mailstore_msg *m = &f->msgs[i];
+	struct scan sc;
+	long pos;
+
+	memset(&sc, 0, sizeof(sc));
+	if (scan_folder(&sc, f->path, error_r) < 0) {
+		scan_release(&sc);
+		return -1;
+	}
+	pos = scan_find(&sc, m->base, strlen(m->base));
+	if (pos < 0) {
+		scan_release(&sc);
+		m->expunged = true;
+		return 1;
+	}
+	free(m->name);
+	m->name = sc.e[pos].name;
+	sc.e[pos].name = NULL;
+	m->flags = sc.e[pos].flags | (m->flags & MAILSTORE_RECENT);
+	m->keywords = sc.e[pos].kw;
+	free(m->extra);
+	m->extra = sc.e[pos].extra;
+	sc.e[pos].extra = NULL;
+	scan_release(&sc);
+	return 0;
+}
+
+int
+mailstore_msg_open(struct mailstore_folder *f, size_t i, int *fd_r,
+    const char **error_r)
+{
+	struct buf p;
+	int rc;
+
+	*fd_r = -1;
+	if (mailstore_folder_msg(f, i)->expunged)
+		return 1;
+	buf_init(&p, 0);
+	for (int tries = 0; tries < 3; tries++) {
+		buf_reset(&p);
+		mailstore_msg_path(f, i, &p);
+		*fd_r = open(p.data, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (*fd_r >= 0) {
+			buf_release(&p);
+			return 0;
+		}
+		if (errno != ENOENT) {
+			rc = ms_fail(error_r, errno, "open", p.data);
+			buf_release(&p);
+			return rc;
+		}
+		rc = relocate(f, i, error_r);
+		if (rc != 0) {
+			buf_release(&p);
+			return rc;
+		}
+	}
+	buf_release(&p);
+	*error_r = err_fmt("message %lu keeps moving",
+	    (unsigned long)f->msgs[i].uid);
+	errno = ESTALE;
+	return -1;
+}
+
+int
+mailstore_msg_read(struct mailstore_folder *f, size_t i, struct buf *out,
+    const char **error_r)
+{
+	size_t start = out->len;
+	int fd, rc;
+
+	rc = mailstore_msg_open(f, i, &fd, error_r);
+	if (rc != 0)
+		return rc;
+	for (;;) {
+		ssize_t r;
+
+		if (buf_reserve(out, 65536) < 0) {
+			*error_r = err_fmt("message too large");
+			errno = EFBIG;
+			rc = -1;
+			break;
+		}
+		r = read(fd, out->data + out->len, 65536);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = ms_fail(error_r, errno, "read message", f->name);
+			break;
+		}
+		if (r == 0)
+			break;
+		out->len += (size_t)r;
+		out->data[out->len] = '\0';
+	}
+	close(fd);
+	if (rc != 0)
+		buf_truncate(out, start);
+	return rc;
+}
+
+/* Fill size and mtime of message I from its file. */
+static int
+msg_stat(struct mailstore_folder *f, size_t i, const char **error_r)
+{
+	struct mailstore_msg *m = &f->msgs[i];
+	struct stat st;
+	int fd, rc;
+
+	rc = mailstore_msg_open(f, i, &fd, error_r);
+	if (rc != 0)
+		return rc;
+	rc = fstat(fd, &st);
+	close(fd);
+	if (rc < 0)
+		return ms_fail(error_r, errno, "stat message", f->name);
+	m->size = (uint64_t)st.st_size;
+	m->mtime = st.st_mtim.tv_sec;
+	return 0;
+}
+
+int
+mailstore_msg_size(struct mailstore_folder *f, size_t i, uint64_t *size_r,
+    const char **error_r)
+{
+	int rc;
+
+	if (i >= f->n)
+		log_panic("mailstore_msg_size: index %zu of %zu", i, f->n);
+	if (f->msgs[i].size == 0 && (rc = msg_stat(f, i, error_r)) != 0)
+		return rc;
+	*size_r = f->msgs[i].size;
+	return 0;
+}
+
+int
+mailstore_msg_date(struct mailstore_folder *f, size_t i, time_t *date_r,
+    const char **error_r)
+{
+	int rc;
+
+	if (i >= f->n)
+		log_panic("mailstore_msg_date: index %zu of %zu", i, f->n);
+	if (f->msgs[i].mtime == 0 && (rc = msg_stat(f, i, error_r)) != 0)
+		return rc;
+	*date_r = f->msgs[i].mtime;
+	return 0;
+}
+
+int
+mailstore_msg_vsize(struct mailstore_folder *f, size_t i, uint64_t *vsize_r,
+    const char **error_r)
+{
+	struct mailstore_msg *m;
+	char block[65536];
+	uint64_t total = 0;
+	char prev = '\0';
+	int fd, rc;
+
+	if (i >= f->n)
+		log_panic("mailstore_msg_vsize: index %zu of %zu", i, f->n);
+	m = &f->msgs[i];
+	if (m->vsize > 0) {
+		*vsize_r = m->vsize;
+		return 0;
+	}
+	rc = mailstore_msg_open(f, i, &fd, error_r);
+	if (rc != 0)
+		return rc;
+	for (;;) {
+		ssize_t r = read(fd, block, sizeof(block));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = ms_fail(error_r, errno, "read message", f->name);
+			close(fd);
+			return rc;
+		}
+		if (r == 0)
+			break;
+		total += (uint64_t)r;
+		for (ssize_t k = 0; k < r; k++) {
+			if (block[k] == '\n' && prev != '\r')
+				total++;
+			prev = block[k];
+		}
+	}
+	close(fd);
+	*vsize_r = total;
+	if (total > 0) {
+		m->vsize = total;
+		f->vsize_dirty = true;
+	}
+	return 0;
+}
+
+int
+mailstore_msg_set_flags(struct mailstore_folder *f, size_t i,
+    unsigned flags, uint32_t keywords, const char **error_r)
+{
+	struct mailstore_msg *m;
+	struct buf letters, to, from, full;
+	int rc;
+
+	if (i >= f->n)
+		log_panic("mailstore_msg_set_flags: index %zu of %zu", i,
+		    f->n);
+	m = &f->msgs[i];
+	flags &= MAILSTORE_FLAGS_STORED;
+	keywords &= (1u << MAILSTORE_KEYWORDS_MAX) - 1;
+	if (m->expunged)
+		return 1;
+	if ((m->flags & MAILSTORE_FLAGS_STORED) == flags &&
+	    m->keywords == keywords && strncmp(m->name, "cur/", 4) == 0)
+		return 0;
+	if (f->open_flags & MAILSTORE_OPEN_READONLY) {
+		*error_r = err_fmt("folder is read-only");
+		errno = EROFS;
+		return -1;
+	}
+	buf_init(&letters, 0);
+	buf_init(&to, 0);
+	buf_init(&from, 0);
+	buf_init(&full, 0);
+	mailstore_flags_to_letters(flags, keywords, &letters);
+	if (m->extra != NULL) {
+		/* Keep letters we do not know, in sorted order. */
+		bool have[128] = { false };
+
+		for (const char *q = letters.data; *q; q++)
+			have[(unsigned char)*q & 127] = true;
+		for (const char *q = m->extra; *q; q++)
+			have[(unsigned char)*q & 127] = true;
+		buf_reset(&letters);
+		for (int c = 33; c < 127; c++)
+			if (have[c])
+				(void)buf_append_char(&letters, (char)c);
+	}
+	(void)buf_printf(&to, "cur/%s:2,%s", m->base, letters.data);
+	(void)buf_printf(&full, "%s/%s", f->path, to.data);
+	for (int tries = 0; tries < 3; tries++) {
+		buf_reset(&from);
+		(void)buf_printf(&from, "%s/%s", f->path, m->name);
+		if (rename(from.data, full.data) == 0) {
+			free(m->name);
+			m->name = buf_detach(&to, NULL);
+			m->flags = flags | (m->flags & MAILSTORE_RECENT);
+			m->keywords = keywords;
+			rc = 0;
+			goto out;
+		}
+		if (errno != ENOENT) {
+			rc = ms_fail(error_r, errno, "rename", from.data);
+			goto out;
+		}
+		rc = relocate(f, i, error_r);
+		if (rc != 0)
+			goto out;
+	}
+	*error_r = err_fmt("message %lu keeps moving", (unsigned long)m->uid);
+	errno = ESTALE;
+	rc = -1;
+out:
+	buf_release(&letters);
+	buf_release(&to);
+	buf_release(&from);
+	buf_release(&full);
+	return rc;
+}
+
+int
+mailstore_msg_expunge(struct mailstore_folder *f, size_t i,
+    const char **error_r)
+{
+	struct mailstore_msg *m;
+	struct buf p;
+	int rc;
+
+	if (i >= f->n)
+		log_panic("mailstore_msg_expunge: index %zu of %zu", i, f->n);
+	m = &f->msgs[i];
+	if (m->expunged)
+		return 0;
+	if (f->open_flags & MAILSTORE_OPEN_READONLY) {
+		*error_r = err_fmt("folder is read-only");
+		errno = EROFS;
+		return -1;
+	}
+	buf_init(&p, 0);
+	for (int tries = 0; tries < 3; tries++) {
+		buf_reset(&p);
+		mailstore_msg_path(f, i, &p);
+		if (unlink(p.data) == 0)
+			break;
+		if (errno != ENOENT) {
+			rc = ms_fail(error_r, errno, "remove", p.data);
+			buf_release(&p);
+			return rc;
+		}
+		/* Renamed by another session, or already gone. */
+		rc = relocate(f, i, error_r);
+		if (rc < 0) {
+			buf_release(&p);
+			return -1;
+		}
+		if (rc == 1)
+			break;
+	}
+	m->expunged = true;
+	buf_release(&p);
+	return 0;
+}
