@@ -26,6 +26,7 @@ const struct ulak_cmd *const ulak_cmds[] = {
 	&ulak_cmd_status,
 	&ulak_cmd_queue,
 	&ulak_cmd_sendmail,
+	&ulak_cmd_passwd,
 	NULL,
 };
 

@@ -42,6 +42,7 @@ extern const struct ulak_cmd ulak_cmd_reload;
 extern const struct ulak_cmd ulak_cmd_status;
 extern const struct ulak_cmd ulak_cmd_sendmail;
 extern const struct ulak_cmd ulak_cmd_queue;
+extern const struct ulak_cmd ulak_cmd_passwd;
 
 /* The subcommands in the order `ulak --help` lists them; NULL-terminated. */
 extern const struct ulak_cmd *const ulak_cmds[];
