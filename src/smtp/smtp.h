@@ -1,0 +1,157 @@
+/*
+ * smtp - the SMTP delivery agent's internal interfaces.
+ *
+ * main.c      the agent protocol with qmgr (docs/protocols.md, "Delivery
+ *             agents"): requests in, results out
+ * smtp_deliver.c  one delivery: queue file, routing (MX, A/AAAA, loops),
+ *             trying addresses in order, results, done-marks, log lines
+ * smtp_session.c  one SMTP conversation on one TCP connection: ESMTP,
+ *             PIPELINING, SIZE, 8BITMIME, SMTPUTF8, DSN, STARTTLS
+ * smtp_tls.c  the OpenSSL client context and certificate checks
+ */
+#ifndef ULAK_SMTP_SMTP_H
+#define ULAK_SMTP_SMTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/time.h>
+
+#include <openssl/ssl.h>
+
+#include "buf.h"
+#include "smtp_client.h"
+#include "str.h"
+
+struct event_base;
+struct dns_resolver;
+struct maps;
+struct queue_file;
+struct queue_rcpt;
+struct delivery;
+struct smtp_session;
+
+/* Everything that stays the same from delivery to delivery. */
+struct smtp_agent {
+	struct event_base *base;
+	struct dns_resolver *dns;
+	char *service;
+	char *queue_dir;
+	char *myhostname;
+	char *helo_name;
+	unsigned tcp_port;
+	unsigned connect_timeout, helo_timeout, mail_timeout, rcpt_timeout;
+	unsigned data_init_timeout, data_xfer_timeout, data_done_timeout;
+	unsigned quit_timeout, starttls_timeout;
+	unsigned mx_address_limit;
+	enum smtp_tls_level tls_level;
+	struct maps *tls_policy;	/* NULL when smtp_tls_policy_maps is empty */
+	SSL_CTX *ssl_ctx;
+	struct strlist local_addrs;	/* addresses of this host */
+	struct strlist smtpd_ports;	/* ports our own smtpd listens on */
+	unsigned long active;		/* deliveries in progress */
+};
+
+/* A recipient of the current request. */
+struct smtp_rcpt {
+	size_t index;			/* in the queue file */
+	const struct queue_rcpt *q;	/* owned by the queue file */
+	bool final;			/* outcome known */
+	bool accepted;			/* RCPT got 2xx in this transaction */
+	char dsn[16];
+	struct buf text;
+	char relay[320];		/* "host[addr]:port" or "none" */
+};
+
+/* One address to try. */
+struct smtp_addr_try {
+	char host[256];		/* MX or next-hop host name (for logs, TLS) */
+	char addr[48];		/* numeric */
+	int family;
+	unsigned port;
+	bool no_tls;		/* retry in plaintext after a failed handshake */
+};
+
+struct delivery {
+	struct smtp_agent *agent;
+	char queue_id[64];
+	struct queue_file *qf;
+	char nexthop[300];
+	struct smtp_nexthop nh;
+	enum smtp_tls_level tls_level;
+	struct buf tls_match;		/* names a certificate may carry */
+	struct smtp_rcpt *rcpt;
+	size_t n_rcpt;
+	/* routing */
+	struct dns_query *mx_query;
+	struct mx_host *hosts;
+	size_t n_hosts;
+	size_t pending_queries;
+	struct smtp_addr_try *addrs;
+	size_t n_addrs, cur_addr;
+	/* the last failure that may be retried elsewhere */
+	char last_dsn[16];
+	struct buf last_reason;
+	struct smtp_session *session;
+	struct timeval start;
+	/* who to tell */
+	void (*done_cb)(struct delivery *d, void *arg);
+	void *done_arg;
+};
+
+/* smtp_deliver.c */
+
+/*
+ * Start delivering recipients RCPTS[0..N) of the queue file QUEUE_FILE
+ * (relative to queue_directory) to NEXTHOP.  Returns the delivery, or NULL
+ * with *error_r when the request cannot even be started (unreadable queue
+ * file, a recipient index out of range or already done, a bad next hop):
+ * the caller answers status=4.  DONE_CB runs once from the event loop
+ * when every recipient has its outcome (in d->rcpt); the caller then
+ * frees D with delivery_free.
+ */
+struct delivery *delivery_start(struct smtp_agent *agent,
+    const char *queue_id, const char *queue_file, const char *nexthop,
+    const size_t *rcpts, size_t n,
+    void (*done_cb)(struct delivery *d, void *arg), void *arg,
+    const char **error_r);
+void delivery_free(struct delivery *d);
+
+/* Called by the session: an outcome for one recipient. */
+void delivery_result(struct delivery *d, struct smtp_rcpt *r,
+    const char *dsn, const char *text);
+/*
+ * Called by the session when it ends.  RETRY_DSN/RETRY_REASON (NULL when
+ * none): the session failed in a way the next address may fix; every
+ * recipient without an outcome is tried there.
+ */
+/* The relay ("host[addr]:port") of every recipient without an outcome. */
+void delivery_set_relay(struct delivery *d, const char *relay);
+void delivery_session_done(struct delivery *d, const char *retry_dsn,
+    const char *retry_reason, bool tls_retry);
+
+/* smtp_session.c */
+
+/*
+ * Connect to ADDR and run one transaction for D's open recipients.
+ * Outcomes come back through delivery_result and finally
+ * delivery_session_done (always from the event loop).
+ */
+struct smtp_session *smtp_session_start(struct delivery *d,
+    const struct smtp_addr_try *addr);
+void smtp_session_free(struct smtp_session *s);
+
+/* smtp_tls.c */
+
+/* The client context from main.cf; fatal on a bad CA file. */
+SSL_CTX *smtp_tls_context(const char *cafile, const char *capath,
+    const char *cert_file, const char *key_file);
+/*
+ * After the handshake: is the chain trusted, and does the certificate
+ * carry one of the NAMES (':'-separated; an IP literal is compared as an
+ * address)?  Sets *trusted_r and *matched_r.
+ */
+void smtp_tls_check(SSL *ssl, const char *names, bool *trusted_r,
+    bool *matched_r);
+
+#endif
