@@ -24,6 +24,8 @@ import subprocess
 
 import pytest
 
+from conftest_dns import dns  # noqa: F401  (the test DNS server fixture)
+
 BUILD_DIR = pathlib.Path(os.environ.get("ULAK_BUILD_DIR",
                                         "/work/main/build-check"))
 SOURCE_DIR = pathlib.Path(__file__).resolve().parents[2]
