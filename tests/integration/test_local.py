@@ -512,3 +512,40 @@ def test_parallel_connections_not_blocked(lo):
     assert time.monotonic() - t0 < 4
     assert s.recv(1000).startswith(b"status=0\nresult=0 2.0.0")
     s.close()
+
+
+def test_mailbox_command_and_maildir_file_alias(lo):
+    out = lo.scratch / "mbcmd"
+    md = lo.scratch / "archive"
+    lo.set(mailbox_command=f"cat > {out}")
+    lo.aliases(f"archive: {md}/, demo\n")
+    lo.start()
+    qf = lo.submit([f"archive@{DOMAIN}"])
+    dsn, text = lo.deliver(qf)[0]
+    assert dsn == "2.0.0", text
+    assert f"delivered to maildir {md}/" in text
+    assert "delivered to command: cat > " in text
+    (m,) = lo.messages(md)
+    assert m["Delivered-To"] == f"archive@{DOMAIN}"
+    got = out.read_bytes()
+    assert got.startswith(b"From jane@remote.example ")
+    assert f"Delivered-To: demo@{DOMAIN}\n".encode() in got
+    if os.geteuid() == 0:
+        assert out.stat().st_uid == lo.uid
+
+
+def test_mbox_over_size_limit_is_cut_back(lo):
+    lo.set(home_mailbox="Mailbox", mailbox_size_limit="1000")
+    box = lo.home / "Mailbox"
+    old = (b"From a@b Mon Jan  1 00:00:00 2024\nSubject: old\n\n" +
+           b"x" * 800 + b"\n\n")
+    box.write_bytes(old)
+    if os.geteuid() == 0:
+        os.chown(box, lo.uid, lo.gid)
+    lo.start()
+    qf = lo.submit([f"demo@{DOMAIN}"])
+    dsn, text = lo.deliver(qf)[0]
+    assert dsn == "5.2.2" and "mailbox_size_limit" in text, text
+    assert box.read_bytes() == old
+    assert not (lo.home / "Mailbox.lock").exists()
+    assert lo.marks(qf) == ["-"]
