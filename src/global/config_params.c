@@ -545,6 +545,16 @@ static const struct config_param_def config_param_table[] = {
 	    "Offer SMTP AUTH (PLAIN, LOGIN)." },
 	{ "smtpd_sasl_authenticated_header", CONFIG_TYPE_BOOL, "no", 0,
 	    "Name the SASL login in the Received: header." },
+	{ "smtpd_sasl_failure_delay", CONFIG_TYPE_TIME, "1s", 's',
+	    "[ulak] Pause before the reply to a failed AUTH; it doubles "
+	    "with each further failure of the client address within "
+	    "anvil_rate_time_unit (0: none)." },
+	{ "smtpd_sasl_failure_delay_limit", CONFIG_TYPE_TIME, "16s", 's',
+	    "[ulak] The longest pause before a failed AUTH's reply." },
+	{ "smtpd_sasl_failure_limit", CONFIG_TYPE_INT, "10", 0,
+	    "[ulak] Failed AUTH attempts per client address within "
+	    "anvil_rate_time_unit after which the client gets 421 and is "
+	    "disconnected (0: no limit)." },
 	{ "smtpd_sasl_password_maps", CONFIG_TYPE_LIST, "", 0,
 	    "[ulak] Tables (passwd-file: format, crypt(3) hashes) SMTP "
 	    "AUTH checks against (ulak's built-in SASL server)." },
@@ -569,8 +579,9 @@ static const struct config_param_def config_param_table[] = {
 	    "Time limit for a client command or data block." },
 	{ "smtpd_tls_CAfile", CONFIG_TYPE_STR, "", 0,
 	    "CA certificates for client certificates." },
-	{ "smtpd_tls_auth_only", CONFIG_TYPE_BOOL, "no", 0,
-	    "Offer AUTH only after STARTTLS." },
+	{ "smtpd_tls_auth_only", CONFIG_TYPE_BOOL, "yes", 0,
+	    "Offer AUTH only after STARTTLS (ulak's default is yes; "
+	    "Postfix's is no)." },
 	{ "smtpd_tls_cert_file", CONFIG_TYPE_STR, "", 0,
 	    "smtpd's certificate (PEM)." },
 	{ "smtpd_tls_chain_files", CONFIG_TYPE_LIST, "", 0,
