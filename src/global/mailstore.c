@@ -481,13 +481,16 @@ renamed(const char *name, const char *oldname, const char *newname)
 {
 	size_t ol = strlen(oldname);
 	struct buf b;
+	char *r;
 
 	if (strncmp(name, oldname, ol) != 0 ||
 	    (name[ol] != '\0' && name[ol] != '.'))
 		return NULL;
 	buf_init(&b, 0);
 	(void)buf_printf(&b, "%s%s", newname, name + ol);
-	return buf_detach(&b, NULL);
+	r = buf_detach(&b, NULL);
+	buf_release(&b);
+	return r;
 }
 
 static int

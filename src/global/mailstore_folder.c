@@ -293,6 +293,7 @@ assign_uids(struct mailstore_folder *f, struct scan *sc, const char **error_r)
 	struct scan_ent **missing = NULL;
 	size_t n_missing = 0, matched = 0;
 	bool damaged, rebuild;
+	uint32_t prev = f->idx.uidvalidity;
 	int rc, lock = -1;
 
 	rc = ms_idx_load(&f->idx, f->path, &damaged, error_r);
@@ -329,6 +330,7 @@ assign_uids(struct mailstore_folder *f, struct scan *sc, const char **error_r)
 			free(missing);
 			return -1;
 		}
+		f->idx.loaded = false;	/* under the lock: read it for sure */
 		rc = ms_idx_load(&f->idx, f->path, &damaged, error_r);
 		if (rc < 0 && !damaged)
 			goto fail;
@@ -339,7 +341,9 @@ assign_uids(struct mailstore_folder *f, struct scan *sc, const char **error_r)
 		return 0;
 	}
 	if (rebuild) {
-		f->idx.uidvalidity = ms_new_uidvalidity(f->idx.uidvalidity);
+		/* Different from what the list said and from our view's. */
+		f->idx.uidvalidity = ms_new_uidvalidity(
+		    f->idx.uidvalidity > prev ? f->idx.uidvalidity : prev);
 		f->idx.nextuid = 1;
 		ms_htab_release(&f->idx.h);
 		ms_htab_init(&f->idx.h, sc->n);

@@ -378,7 +378,13 @@ ms_idx_load(struct ms_idx *x, const char *dir, bool *damaged_r,
 		ms_fail(error_r, errno, "stat", p.data);
 		goto out;
 	}
-	if (x->loaded && st.st_dev == x->dev && st.st_ino == x->ino &&
+	/*
+	 * Unchanged file: keep what we have.  A file written within the last
+	 * two seconds is read again anyway: a rewrite in the same clock tick
+	 * may reuse the inode number and keep size and time.
+	 */
+	if (x->loaded && st.st_mtim.tv_sec + 2 < time(NULL) &&
+	    st.st_dev == x->dev && st.st_ino == x->ino &&
 	    st.st_size == x->size && st.st_mtim.tv_sec == x->mtime.tv_sec &&
 	    st.st_mtim.tv_nsec == x->mtime.tv_nsec) {
 		rc = 1;
