@@ -144,8 +144,9 @@ mbox_filter_finish(struct mbox_filter *f, bool end_with_newline,
     struct buf *out)
 {
 	if (f->cr) {
+		/* A CR that ends the content ends its last line. */
 		f->cr = false;
-		if (filter_byte(f, '\r', out) < 0)
+		if (filter_byte(f, '\n', out) < 0)
 			return -1;
 	}
 	if (filter_out(f, f->held, f->n_held, out) < 0)

@@ -31,7 +31,7 @@ int mbox_from_line(struct buf *out, const char *sender, time_t when);
 /*
  * Content filter: feed message bytes in chunks of any size (lines may
  * span chunks); CR LF becomes LF (a CR that is not followed by LF is
- * kept), and with QUOTE_FROM every line that starts with "From " gets a
+ * kept, except at the very end, where it becomes LF), and with QUOTE_FROM every line that starts with "From " gets a
  * '>' in front.  Output goes to the caller's buffer.
  */
 struct mbox_filter {

@@ -56,7 +56,7 @@ test_filter_table(void **state)
 		{ "no end", "no end\n", true, true },
 		{ "no end", "no end", true, false },
 		{ "a\rb\r\n", "a\rb\n", true, true },	/* lone CR kept */
-		{ "a\r", "a\r\n", true, true },
+		{ "a\r", "a\n", true, true },
 		{ "a\n\nFrom b", "a\n\n>From b\n", true, true },
 		{ "Fr", "Fr\n", true, true },
 		{ "", "", true, true },
