@@ -32,7 +32,11 @@ void buf_release(struct buf *b);
 void buf_free(struct buf *b);
 /* Empty the buffer, keeping its storage. */
 void buf_reset(struct buf *b);
-/* Take the storage (a NUL-terminated malloc'ed string); the buffer is empty afterwards. */
+/*
+ * Take the storage (a NUL-terminated malloc'ed string).  The buffer is
+ * then empty but still usable, with fresh storage of its own: it must
+ * still be released with buf_release/buf_free.
+ */
 char *buf_detach(struct buf *b, size_t *len_r);
 
 /* Append bytes; return 0, or -1 (buffer unchanged) when max would be exceeded. */

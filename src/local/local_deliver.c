@@ -768,8 +768,9 @@ deliver_command(const struct local_cfg *cfg, const struct local_msg *m,
 			dprintf(2, "%s\n", error);
 			child_exit(75);
 		}
-		if (as->home == NULL || chdir(as->home) < 0)
-			(void)chdir("/");
+		if ((as->home == NULL || chdir(as->home) < 0) &&
+		    chdir("/") < 0)
+			_exit(75);
 		execve(shell, argv, env.v);
 		dprintf(2, "cannot run %s: %s\n", shell, strerror(errno));
 		child_exit(75);
