@@ -319,9 +319,11 @@ static const struct config_param_def config_param_table[] = {
 	    "Tables applied to the headers of attached messages." },
 	{ "non_fqdn_reject_code", CONFIG_TYPE_INT, "504", 0,
 	    "SMTP reply code of reject_non_fqdn_* restrictions." },
-	{ "notify_classes", CONFIG_TYPE_LIST, "resource, software", 0,
+	{ "notify_classes", CONFIG_TYPE_LIST, "resource, software, 2bounce", 0,
 	    "Which problems postmaster is told about: bounce, 2bounce, "
-	    "delay, policy, protocol, resource, software." },
+	    "delay, policy, protocol, resource, software.  ulak adds 2bounce "
+	    "to Postfix's default: a bounce that cannot be delivered goes to "
+	    "postmaster instead of being dropped." },
 	{ "owner_request_special", CONFIG_TYPE_BOOL, "yes", 0,
 	    "Treat owner-x and x-request addresses specially (owner- "
 	    "alias as sender)." },

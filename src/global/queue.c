@@ -23,8 +23,14 @@ static const struct {
 	mode_t mode;
 	bool holds_queue_files;
 } folders[] = {
-	/* Submission folder: the sendmail command drops files here. */
-	{ QUEUE_MAILDROP, 0730, false },
+	/*
+	 * Submission folder: `ulak sendmail`, run by any local user, drops
+	 * files here.  Sticky and write-only for others (1733, like Postfix's
+	 * world-writable maildrop without postdrop): a user can add files but
+	 * neither list the folder nor remove another user's files; pickup
+	 * trusts only a file's owner, never its contents, for who sent it.
+	 */
+	{ QUEUE_MAILDROP, 01733, false },
 	{ QUEUE_INCOMING, 0700, true },
 	{ QUEUE_ACTIVE, 0700, true },
 	{ QUEUE_DEFERRED, 0700, true },

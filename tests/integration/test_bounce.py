@@ -318,14 +318,23 @@ def test_notify_never_and_no_log(both):
     assert new_notices(both) == []
 
 
-def test_no_bounce_for_a_bounce(both):
+def test_no_bounce_for_a_bounce(inst):
+    # Postfix's default notify_classes (no 2bounce): dropped, as Postfix.
+    both = start(inst, extra=["-o", "notify_classes=resource,software"])
     qid = queue_message(both, sender="")
     write_log(both, "bounce", qid, [(0, "bob@example.test", "failed",
                                      "5.1.1", "unknown user")])
-    # Default notify_classes (resource, software): dropped, as Postfix.
     assert notify(both, qid)["status"] == "0"
     assert new_notices(both) == []
     assert f"{qid}: undeliverable bounce discarded" in both.logtext()
+
+
+def test_double_bounce_to_postmaster_by_default(both):
+    qid = queue_message(both, sender="")
+    write_log(both, "bounce", qid, [(0, "bob@example.test", "failed",
+                                     "5.1.1", "unknown user")])
+    assert notify(both, qid)["status"] == "0"
+    assert len(new_notices(both)) == 1
 
 
 def test_double_bounce_to_postmaster(inst):

@@ -204,3 +204,36 @@ def test_pickup_moves_bad_files_aside(inst):
     text = inst.logtext()
     assert "not a maildrop file" in text and "no recipient" in text
     assert "unknown attribute x" in text and "5.6.0" in text
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another "
+                    "local user")
+def test_any_local_user_can_submit(inst):
+    """A user who is neither root nor mail_owner submits with sendmail
+    (maildrop/ is 1733); pickup records that user's uid, and the user can
+    neither list maildrop/ nor see other submissions."""
+    import pwd
+    other = pwd.getpwnam("daemon")
+    start_both(inst)
+    mode = os.stat(inst.queue / "maildrop").st_mode & 0o7777
+    assert mode == 0o1733, oct(mode)
+
+    def become():
+        os.setgid(other.pw_gid)
+        os.setuid(other.pw_uid)
+    e = dict(os.environ)
+    e.pop("ULAK_CONFIG_DIR", None)
+    r = subprocess.run([str(BUILD_DIR / "ulak"), "-c", str(inst.dir),
+                        "sendmail", "-t"], preexec_fn=become,
+                       input=b"To: root\nSubject: from daemon\n\nhi\n",
+                       capture_output=True, env=e, timeout=60)
+    assert r.returncode == 0, r.stderr
+    files = wait_for(lambda: queue_files(inst.queue), what="queue file")
+    q = QueueFile(files[0])
+    assert q.header("Subject") == ["from daemon"]
+    assert f"uid={other.pw_uid}" in wait_for(
+        lambda: f"{q.id}: uid=" in inst.logtext() and inst.logtext(),
+        what="pickup log line")
+    r = subprocess.run(["ls", str(inst.queue / "maildrop")],
+                       preexec_fn=become, capture_output=True)
+    assert r.returncode != 0

@@ -745,7 +745,7 @@ test_dirs_and_move(void **state)
 		const char *name;
 		mode_t mode;
 	} modes[] = {
-		{ "maildrop", 0730 }, { "incoming", 0700 }, { "active", 0700 },
+		{ "maildrop", 01733 }, { "incoming", 0700 }, { "active", 0700 },
 		{ "deferred", 0700 }, { "hold", 0700 }, { "corrupt", 0700 },
 		{ "bounce", 0700 }, { "defer", 0700 }, { "private", 0700 },
 		{ "pid", 0755 },
