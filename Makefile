@@ -37,7 +37,7 @@ run: deps build
 	@if [ ! -d run ]; then ./build/ulak init ./run || exit 1; fi
 	./build/ulak -c ./run start -f
 
-check: deps-check
+check: deps-check build
 	$(call meson_setup,build-check,--buildtype=debug -Dwerror=true -Db_sanitize=address$(comma)undefined -Db_lundef=false)
 	ninja -C build-check
 	@sh tests/run-all.sh build-check
