@@ -54,6 +54,8 @@ struct client {
 	struct attr_list req;
 	struct delivery *d;
 	bool gone;		/* qmgr hung up while a delivery ran */
+	bool closing;		/* draining: close once the reply is out */
+	struct client *prev, *next;
 };
 
 static struct evconnlistener *listeners[DAEMON_LISTEN_MAX];
@@ -62,10 +64,17 @@ static unsigned long n_clients;
 static bool draining;
 static struct event_base *main_base;
 static unsigned ipc_timeout;
+static struct client *clients;
 
 static void
 client_free(struct client *c)
 {
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		clients = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	attr_decoder_free(c->dec);
@@ -121,7 +130,21 @@ delivery_done(struct delivery *d, void *arg)
 	buf_release(&out);
 	buf_release(&line);
 	delivery_free(d);
+	if (draining) {
+		/* Reload: no next request here; go once the reply is out. */
+		c->closing = true;
+		return;
+	}
 	bufferevent_enable(c->bev, EV_READ);
+}
+
+static void
+client_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct client *c = arg;
+
+	if (c->closing)
+		client_free(c);
 }
 
 /* Check and start one request=deliver. */
@@ -242,7 +265,12 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	if (c->bev == NULL)
 		log_fatal("cannot create a bufferevent");
 	n_clients++;
-	bufferevent_setcb(c->bev, client_read_cb, NULL, client_event_cb, c);
+	c->next = clients;
+	if (clients != NULL)
+		clients->prev = c;
+	clients = c;
+	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
+	    client_event_cb, c);
 	bufferevent_set_timeouts(c->bev, &tv, NULL);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
@@ -261,6 +289,16 @@ sigusr1_cb(evutil_socket_t sig, short what, void *arg)
 	draining = true;
 	for (int i = 0; i < n_listeners; i++)
 		evconnlistener_disable(listeners[i]);
+	/*
+	 * qmgr may keep idle connections open for the next request: close
+	 * those now, so that the next request reaches an agent with the new
+	 * configuration.  Busy ones close after their reply.
+	 */
+	for (struct client *c = clients, *next; c != NULL; c = next) {
+		next = c->next;
+		if (c->d == NULL)
+			client_free(c);
+	}
 	if (n_clients == 0)
 		event_base_loopbreak(main_base);
 }

@@ -669,3 +669,19 @@ def test_tls_policy_maps(agent, certs):
     assert res[0][0] == "2.0.0", res
     status, res, _ = deliver(agent.inst, qid, DOMAIN, [1])
     assert res[1][0] == "4.7.4", res
+
+
+def test_drain_closes_idle_connections(agent):
+    mx = agent.sink("127.0.0.2")
+    agent.start()
+    idle = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    idle.settimeout(10)
+    idle.connect(str(agent.inst.socket_path("smtp")))
+    qid, path = agent.message(["bob@remote.test"])
+    status, res, _ = deliver(agent.inst, qid, DOMAIN, [0])
+    assert res[0][0] == "2.0.0"
+    p = agent.inst.procs["smtp"]
+    p.send_signal(10)   # SIGUSR1: drain (master's reload)
+    assert idle.recv(10) == b""     # closed for us, not left hanging
+    assert p.wait(10) == 0
+    assert "exiting: drained" in agent.log()
