@@ -611,7 +611,9 @@ on_signal(int sig)
 		got_term = 1;
 	else if (sig == SIGUSR1)
 		got_usr1 = 1;
-	(void)write(sig_pipe[1], &ch, 1);
+	if (write(sig_pipe[1], &ch, 1) < 0) {
+		/* The pipe is full: a wake-up is already pending. */
+	}
 	errno = saved;
 }
 

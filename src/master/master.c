@@ -278,7 +278,8 @@ master_listen_unix(struct msvc *s, const char **error_r)
 		struct passwd *pw = getpwnam(owner);
 
 		if (pw != NULL)
-			(void)chown(path.data, pw->pw_uid, pw->pw_gid);
+			if (chown(path.data, pw->pw_uid, pw->pw_gid) < 0)
+				log_warning("chown %s: %m", path.data);
 	}
 	s->fds[s->n_fds++] = fd;
 	s->socket_path = buf_detach(&path, NULL);
@@ -304,7 +305,9 @@ master_wakeup(evutil_socket_t fd, short what, void *arg)
 	if (c < 0)
 		return;
 	if (connect(c, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-		(void)!write(c, "request=wakeup\n\n", 16);
+		if (write(c, "request=wakeup\n\n", 16) < 0) {
+			/* Missed wake-ups are harmless. */
+		}
 	close(c);
 }
 

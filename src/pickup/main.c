@@ -69,7 +69,9 @@ on_signal(int sig)
 		got_term = 1;
 	else
 		got_usr1 = 1;
-	(void)write(sig_pipe[1], &c, 1);
+	if (write(sig_pipe[1], &c, 1) < 0) {
+		/* The pipe is full: a wake-up is already pending. */
+	}
 	errno = saved;
 }
 
