@@ -448,7 +448,7 @@ master_spawn(struct mproc *p)
 		return;
 	}
 	if (pid == 0) {
-		char count[8];
+		char count[16];
 		sigset_t none;
 
 		/* Child: listening sockets become 3.., everything else closes. */
