@@ -327,6 +327,14 @@ static const struct config_param_def config_param_table[] = {
 	{ "owner_request_special", CONFIG_TYPE_BOOL, "yes", 0,
 	    "Treat owner-x and x-request addresses specially (owner- "
 	    "alias as sender)." },
+	{ "pop3d_auth_failure_delay", CONFIG_TYPE_TIME, "$smtpd_sasl_failure_delay", 's',
+	    "[ulak] Pause before the reply to a failed POP3 login; it doubles "
+	    "with each further failure in the session (0: none)." },
+	{ "pop3d_auth_failure_delay_limit", CONFIG_TYPE_TIME, "$smtpd_sasl_failure_delay_limit", 's',
+	    "[ulak] The longest pause before a failed POP3 login's reply." },
+	{ "pop3d_auth_failure_limit", CONFIG_TYPE_INT, "5", 0,
+	    "[ulak] Failed logins in one POP3 session after which pop3d "
+	    "disconnects the client (0: no limit)." },
 	{ "pop3d_banner", CONFIG_TYPE_STR, "$mail_name ready.", 0,
 	    "[ulak] Text of pop3d's greeting." },
 	{ "pop3d_client_connection_count_limit", CONFIG_TYPE_INT, "$smtpd_client_connection_count_limit", 0,
@@ -339,14 +347,18 @@ static const struct config_param_def config_param_table[] = {
 	    "[ulak] Idle time after which pop3d ends a session (RFC 1939 "
 	    "asks for at least 10 minutes)." },
 	{ "pop3d_tls_auth_only", CONFIG_TYPE_BOOL, "yes", 0,
-	    "[ulak] Refuse USER/PASS and AUTH before STLS, except from "
-	    "loopback clients." },
+	    "[ulak] Refuse USER/PASS and AUTH on a connection without TLS "
+	    "(loopback clients included); no: plaintext logins are "
+	    "allowed." },
 	{ "pop3d_tls_cert_file", CONFIG_TYPE_STR, "$smtpd_tls_cert_file", 0,
 	    "[ulak] pop3d's certificate (PEM)." },
 	{ "pop3d_tls_chain_files", CONFIG_TYPE_LIST, "$smtpd_tls_chain_files", 0,
 	    "[ulak] pop3d's key and certificate chain files (PEM)." },
 	{ "pop3d_tls_key_file", CONFIG_TYPE_STR, "$smtpd_tls_key_file", 0,
 	    "[ulak] pop3d's private key (PEM)." },
+	{ "pop3d_tls_security_level", CONFIG_TYPE_STR, "may", 0,
+	    "[ulak] none: no STLS; may: offer STLS when a certificate is "
+	    "configured; encrypt: only CAPA, STLS and QUIT before TLS." },
 	{ "pop3d_tls_wrappermode", CONFIG_TYPE_BOOL, "no", 0,
 	    "[ulak] Speak TLS from the first byte (pop3s, port 995) "
 	    "instead of offering STLS." },
