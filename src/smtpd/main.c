@@ -2,9 +2,10 @@
  * smtpd - receive mail from SMTP clients and hand each message to cleanup.
  *
  * One process serves every connection of its service with libevent; the
- * listening sockets come from master (daemon.h).  It reads main.cf and
- * opens its lookup tables, drops privileges for good, and only then
- * accepts a connection: everything from the network is handled
+ * listening sockets come from master (daemon.h).  It reads main.cf,
+ * opens its lookup tables and password tables, reads its TLS certificate
+ * and key, drops privileges for good (and refuses to go on as root), and
+ * only then accepts a connection: everything from the network is handled
  * unprivileged.  It never writes the queue itself (DESIGN.md): cleanup
  * does, and answers once the file is durable.
  *
@@ -28,7 +29,9 @@
 #include "log.h"
 #include "mem.h"
 #include "smtpd.h"
+#include "smtpd_auth.h"
 #include "smtpd_check.h"
+#include "smtpd_tls.h"
 #include "str.h"
 
 /* Connections per client address (smtpd_client_connection_count_limit). */
@@ -197,11 +200,10 @@ read_settings(struct smtpd_server *srv, struct daemon *d)
 	if (smtpd_data_newline_parse(nl, &srv->bare_newline) < 0)
 		log_fatal("smtpd_forbid_bare_newline = %s: expected normalize, "
 		    "reject, yes or no", nl);
-	/* STARTTLS, implicit TLS and AUTH come with issue 6. */
-	if (config_bool(cfg, "smtpd_tls_wrappermode") ||
-	    strcmp(config_str(cfg, "smtpd_tls_security_level"), "encrypt") == 0)
-		log_warning("service %s: TLS is not supported by this smtpd "
-		    "yet; it speaks plain SMTP", d->service);
+	srv->starttls_timeout = config_time(cfg, "smtpd_starttls_timeout");
+	if (srv->starttls_timeout == 0)
+		srv->starttls_timeout = 1;
+	srv->tls_auth_only = config_bool(cfg, "smtpd_tls_auth_only");
 	srv->helo_required = config_bool(cfg, "smtpd_helo_required");
 	srv->vrfy_disabled = config_bool(cfg, "disable_vrfy_command");
 	srv->smtputf8 = config_bool(cfg, "smtputf8_enable");
@@ -222,8 +224,69 @@ read_settings(struct smtpd_server *srv, struct daemon *d)
 	srv->ehlo_dsn = OFFER("dsn");
 	srv->ehlo_smtputf8 = OFFER("smtputf8") && srv->smtputf8;
 	srv->ehlo_chunking = OFFER("chunking");
+	srv->ehlo_starttls = OFFER("starttls");
+	srv->ehlo_auth = OFFER("auth");
 #undef OFFER
 	strlist_release(&discard);
+}
+
+/*
+ * TLS: smtpd_tls_security_level and smtpd_tls_wrappermode, and the
+ * certificate and key, read now (before privileges are dropped).  A
+ * service that must speak TLS (encrypt, wrapper mode) and cannot is not
+ * started; with "may" a broken certificate only turns STARTTLS off.
+ */
+static void
+read_tls(struct smtpd_server *srv, struct daemon *d)
+{
+	struct config *cfg = d->cfg;
+	const char *level = config_str(cfg, "smtpd_tls_security_level");
+	const char *error;
+	struct strlist chain;
+	bool must;
+
+	if (*level == '\0' || strcmp(level, "none") == 0)
+		srv->tls_level = SMTPD_TLS_NONE;
+	else if (strcmp(level, "may") == 0)
+		srv->tls_level = SMTPD_TLS_MAY;
+	else if (strcmp(level, "encrypt") == 0)
+		srv->tls_level = SMTPD_TLS_ENCRYPT;
+	else
+		log_fatal("smtpd_tls_security_level = %s: expected none, may "
+		    "or encrypt", level);
+	srv->tls_wrapper = config_bool(cfg, "smtpd_tls_wrappermode");
+	if (srv->tls_level == SMTPD_TLS_NONE && !srv->tls_wrapper)
+		return;
+	must = srv->tls_wrapper || srv->tls_level == SMTPD_TLS_ENCRYPT;
+	strlist_init(&chain);
+	config_list(cfg, "smtpd_tls_chain_files", &chain);
+	srv->tls = smtpd_tls_new(config_str(cfg, "smtpd_tls_cert_file"),
+	    config_str(cfg, "smtpd_tls_key_file"), &chain, &error);
+	strlist_release(&chain);
+	if (srv->tls != NULL)
+		return;
+	if (must)
+		log_fatal("service %s: TLS is required (%s) but cannot be "
+		    "set up: %s", d->service, srv->tls_wrapper ?
+		    "smtpd_tls_wrappermode = yes" :
+		    "smtpd_tls_security_level = encrypt", error);
+	log_warning("service %s: STARTTLS is not offered: %s", d->service,
+	    error);
+	srv->tls_level = SMTPD_TLS_NONE;
+}
+
+/* AUTH: smtpd_sasl_auth_enable and the password tables (opened now). */
+static void
+read_auth(struct smtpd_server *srv, struct daemon *d)
+{
+	const char *error;
+
+	if (!config_bool(d->cfg, "smtpd_sasl_auth_enable"))
+		return;
+	srv->auth = smtpd_auth_new(d->cfg, &error);
+	if (srv->auth == NULL)
+		log_warning("service %s: AUTH is not offered: %s", d->service,
+		    error);
 }
 
 int
@@ -243,11 +306,19 @@ main(int argc, char **argv)
 	srv.check = smtpd_check_new(d.cfg, &error);
 	if (srv.check == NULL)
 		log_fatal("%s", error);
+	read_tls(&srv, &d);
+	read_auth(&srv, &d);
 	srv.conns = xcalloc(1, sizeof(*srv.conns));
 	buf_init(&srv.scratch, 0);
 
-	/* Tables are open; from here on nothing needs privileges. */
+	/*
+	 * Tables, certificate and key are open; from here on nothing needs
+	 * privileges.  smtpd faces the network: it never runs as root.
+	 */
 	daemon_drop_privileges(&d);
+	if (getuid() == 0 || geteuid() == 0)
+		log_fatal("running as root after dropping privileges: refusing "
+		    "to serve the network");
 
 	signal(SIGPIPE, SIG_IGN);
 	srv.base = event_base_new();
@@ -278,6 +349,8 @@ main(int argc, char **argv)
 	event_free(ev_usr1);
 	event_base_free(srv.base);
 	smtpd_check_free(srv.check);
+	smtpd_tls_free(srv.tls);
+	smtpd_auth_free(srv.auth);
 	conn_table_free(srv.conns);
 	buf_release(&srv.scratch);
 	free(srv.myhostname);

@@ -13,14 +13,29 @@
 #include "smtpd_data.h"
 
 struct event_base;
+struct smtpd_auth;
 struct smtpd_check;
 struct smtpd_conn_table;
+struct smtpd_tls;
+
+/* smtpd_tls_security_level */
+enum smtpd_tls_level {
+	SMTPD_TLS_NONE,		/* no STARTTLS */
+	SMTPD_TLS_MAY,		/* offered */
+	SMTPD_TLS_ENCRYPT,	/* required before MAIL, AUTH, ... */
+};
 
 /* Server-wide state: settings from main.cf and the session count. */
 struct smtpd_server {
 	struct event_base *base;
 	struct smtpd_check *check;
 	struct smtpd_conn_table *conns;	/* connections per client address */
+	struct smtpd_tls *tls;	/* NULL: no TLS (no certificate, or none) */
+	enum smtpd_tls_level tls_level;
+	bool tls_wrapper;	/* smtpd_tls_wrappermode: TLS from byte one */
+	uint64_t starttls_timeout;
+	struct smtpd_auth *auth;	/* NULL: AUTH not offered */
+	bool tls_auth_only;	/* AUTH only over TLS */
 	char *myhostname;
 	char *banner;		/* smtpd_banner, expanded */
 	char *cleanup_path;	/* $queue_directory/private/cleanup */
@@ -45,6 +60,7 @@ struct smtpd_server {
 	/* EHLO keywords, as offered (smtpd_discard_ehlo_keywords applied). */
 	bool ehlo_pipelining, ehlo_size, ehlo_vrfy, ehlo_8bitmime;
 	bool ehlo_enhanced, ehlo_dsn, ehlo_smtputf8, ehlo_chunking;
+	bool ehlo_starttls, ehlo_auth;
 	unsigned long sessions;
 	struct buf scratch;	/* per-reply formatting; never held across calls */
 };

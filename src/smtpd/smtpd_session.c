@@ -26,7 +26,9 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
 #include "attr.h"
 #include "cidr.h"
@@ -36,8 +38,10 @@
 #include "smtp_addr.h"
 #include "smtp_cmd.h"
 #include "smtpd.h"
+#include "smtpd_auth.h"
 #include "smtpd_check.h"
 #include "smtpd_data.h"
+#include "smtpd_tls.h"
 #include "str.h"
 
 /* Input held while a session waits; limits the memory a flood can take. */
@@ -56,6 +60,13 @@ enum sstate {
 
 #define BUSY_CLEANUP 0x01u	/* waiting for a reply from cleanup */
 #define BUSY_SLEEP 0x02u	/* error replies are being slowed down */
+#define BUSY_TLS 0x04u		/* STARTTLS: flushing the 220, or handshake */
+
+enum tls_phase {
+	TLS_OFF,		/* plain text, or TLS established */
+	TLS_FLUSH,		/* 220 sent; switch once it is written */
+	TLS_HANDSHAKE,		/* SSL_accept under way */
+};
 
 enum cl_wait {
 	CL_NONE,
@@ -131,9 +142,22 @@ struct session {
 	uint64_t bdat_left;
 	bool bdat_last;
 	char *bdat_err;
+	/* TLS */
+	bool tls;		/* established */
+	enum tls_phase tls_phase;
+	bool banner_pending;	/* wrapper mode: greet after the handshake */
+	/* AUTH */
+	char *sasl_user;	/* authenticated login, or NULL */
+	const char *sasl_method;
+	bool in_auth;		/* reading the lines of an AUTH exchange */
+	bool skip_auth;		/* the over-long line is an AUTH line */
+	struct smtpd_auth_exchange ax;
 };
 
 static void session_process(struct session *s);
+static void read_cb(struct bufferevent *bev, void *arg);
+static void write_cb(struct bufferevent *bev, void *arg);
+static void event_cb(struct bufferevent *bev, short what, void *arg);
 
 /* Logging. */
 
@@ -152,10 +176,19 @@ esc(struct buf *b, const char *s)
 	return log_escape(b, s, strlen(s));
 }
 
+/* RFC 3848: the "with" of Received:, and proto= in the log. */
 static const char *
 proto(const struct session *s)
 {
-	return s->esmtp ? "ESMTP" : "SMTP";
+	if (!s->esmtp)
+		return "SMTP";
+	if (s->tls && s->sasl_user != NULL)
+		return "ESMTPSA";
+	if (s->tls)
+		return "ESMTPS";
+	if (s->sasl_user != NULL)
+		return "ESMTPA";
+	return "ESMTP";
 }
 
 static void
@@ -225,6 +258,37 @@ session_close(struct session *s)
 	bufferevent_disable(s->bev, EV_READ);
 }
 
+/* Count VERB's outcome (for the "disconnect from" line). */
+static void
+count_verb(struct session *s, int verb, bool error)
+{
+	if (verb >= 0) {
+		for (size_t i = 0; i < N_COUNTED; i++) {
+			if ((int)counted[i].verb != verb)
+				continue;
+			if (s->total[i] < 0xffff)
+				s->total[i]++;
+			if (!error && s->ok[i] < 0xffff)
+				s->ok[i]++;
+			break;
+		}
+	}
+}
+
+/* Answer all replies that follow after a pause of MS milliseconds. */
+static void
+delay_replies(struct session *s, uint64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000),
+	    (suseconds_t)(ms % 1000 * 1000) };
+
+	if (ms == 0 || s->delayed != NULL)
+		return;
+	s->delayed = buf_new(0);
+	evtimer_add(s->timer, &tv);
+	s->busy |= BUSY_SLEEP;
+}
+
 /*
  * Send one reply line (FMT, without CRLF) and count VERB's outcome when
  * VERB is not -1.  A 4xx/5xx reply counts as an error; at
@@ -243,17 +307,7 @@ respond(struct session *s, int verb, const char *fmt, ...)
 	buf_vprintf(b, fmt, ap);
 	va_end(ap);
 	error = b->data[0] == '4' || b->data[0] == '5';
-	if (verb >= 0) {
-		for (size_t i = 0; i < N_COUNTED; i++) {
-			if ((int)counted[i].verb != verb)
-				continue;
-			if (s->total[i] < 0xffff)
-				s->total[i]++;
-			if (!error && s->ok[i] < 0xffff)
-				s->ok[i]++;
-			break;
-		}
-	}
+	count_verb(s, verb, error);
 	if (error)
 		s->errors++;
 	out_text(s, b->data, b->len);
@@ -280,7 +334,7 @@ fill_ctx(struct session *s, struct smtpd_check_ctx *ctx,
 	memcpy(ctx->addr, s->abytes, sizeof(ctx->addr));
 	ctx->local_addr = s->local;
 	ctx->helo = s->helo;
-	ctx->sasl_username = NULL;	/* SMTP AUTH: issue 6 */
+	ctx->sasl_username = s->sasl_user;
 	ctx->sender = s->txn != NULL ? &s->txn->sender : NULL;
 	ctx->rcpt = rcpt;
 }
@@ -356,8 +410,17 @@ cl_reply(struct session *s, const struct attr_list *r)
 		    queue_id_valid(qid) && t != NULL) {
 			str_copy(t->queue_id, sizeof(t->queue_id), qid);
 			t->opened = true;
-			log_info("%s: client=%s[%s]", t->queue_id, s->name,
-			    s->addr);
+			if (s->sasl_user != NULL) {
+				buf_reset(&e);
+				log_info("%s: client=%s[%s], sasl_method=%s, "
+				    "sasl_username=%s", t->queue_id, s->name,
+				    s->addr, s->sasl_method,
+				    log_escape(&e, s->sasl_user,
+				    strlen(s->sasl_user)));
+			} else {
+				log_info("%s: client=%s[%s]", t->queue_id,
+				    s->name, s->addr);
+			}
 			evbuffer_add(bufferevent_get_output(s->cl),
 			    t->pending.data, t->pending.len);
 			buf_reset(&t->pending);
@@ -561,6 +624,8 @@ cl_open(struct session *s)
 	if (s->helo != NULL)
 		r |= attr_encode(&b, "helo_name", s->helo, &error);
 	r |= attr_encode(&b, "protocol", proto(s), &error);
+	if (s->sasl_user != NULL)
+		r |= attr_encode(&b, "sasl_username", s->sasl_user, &error);
 	r |= attr_encode_end(&b);
 	if (r != 0) {
 		log_warning("cleanup open request: %s", error != NULL ? error :
@@ -758,6 +823,32 @@ bdat_step(struct session *s)
 
 /* Commands. */
 
+static bool
+starttls_offered(const struct session *s)
+{
+	const struct smtpd_server *srv = s->srv;
+
+	return srv->tls != NULL && srv->tls_level != SMTPD_TLS_NONE &&
+	    !srv->tls_wrapper && !s->tls && srv->ehlo_starttls;
+}
+
+/* RFC 4954 + smtpd_tls_auth_only: AUTH only inside TLS by default. */
+static bool
+auth_offered(const struct session *s)
+{
+	const struct smtpd_server *srv = s->srv;
+
+	return srv->auth != NULL && srv->ehlo_auth &&
+	    (s->tls || !srv->tls_auth_only);
+}
+
+/* smtpd_tls_security_level = encrypt and no TLS yet. */
+static bool
+tls_required(const struct session *s)
+{
+	return s->srv->tls_level == SMTPD_TLS_ENCRYPT && !s->tls;
+}
+
 static void
 do_ehlo(struct session *s, struct smtp_cmd *cmd)
 {
@@ -803,6 +894,14 @@ do_ehlo(struct session *s, struct smtp_cmd *cmd)
 	}
 	if (srv->ehlo_vrfy)
 		strlist_add(&kw, "VRFY");
+	if (starttls_offered(s))
+		strlist_add(&kw, "STARTTLS");
+	if (auth_offered(s)) {
+		char a[64];
+
+		snprintf(a, sizeof(a), "AUTH %s", smtpd_auth_mechanisms());
+		strlist_add(&kw, a);
+	}
 	if (srv->ehlo_enhanced)
 		strlist_add(&kw, "ENHANCEDSTATUSCODES");
 	if (srv->ehlo_8bitmime)
@@ -1031,7 +1130,8 @@ do_data(struct session *s, struct smtp_cmd *cmd)
 static void
 do_bdat(struct session *s, struct smtp_cmd *cmd)
 {
-	const char *no = content_refusal(s);
+	const char *no = tls_required(s) ? "530 5.7.0 Must issue a STARTTLS "
+	    "command first" : content_refusal(s);
 
 	if (no == NULL && s->txn->used_data)
 		no = "503 5.5.1 Error: BDAT after DATA";
@@ -1098,6 +1198,253 @@ do_vrfy(struct session *s, struct smtp_cmd *cmd)
 	buf_release(&ext);
 }
 
+/*
+ * Forget everything the client said before TLS (RFC 3207 4.2): the
+ * hello, the transaction, a login.
+ */
+static void
+session_reset_for_tls(struct session *s)
+{
+	txn_free(s);
+	free(s->helo);
+	s->helo = NULL;
+	s->esmtp = false;
+	free(s->sasl_user);
+	s->sasl_user = NULL;
+	s->sasl_method = NULL;
+	s->in_auth = false;
+	smtpd_auth_exchange_release(&s->ax);
+}
+
+/* The handshake is done: TLS is on. */
+static void
+tls_established(struct session *s)
+{
+	struct smtpd_server *srv = s->srv;
+	struct timeval tv = { (time_t)srv->timeout, 0 };
+	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
+
+	s->tls = true;
+	s->tls_phase = TLS_OFF;
+	s->busy &= ~BUSY_TLS;
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	smtpd_tls_describe(ssl, &srv->scratch);
+	log_info("%s TLS connection established from %s[%s]: %s",
+	    SSL_session_reused(ssl) ? "Anonymous (resumed)" : "Anonymous",
+	    s->name, s->addr, srv->scratch.data);
+	if (s->banner_pending) {
+		s->banner_pending = false;
+		evbuffer_add_printf(bufferevent_get_output(s->bev),
+		    "220 %s\r\n", srv->banner);
+	}
+}
+
+/*
+ * Replace the plain bufferevent by a TLS one on the same socket and start
+ * the server handshake.  Whatever the client sent after STARTTLS in
+ * plain text is gone (CVE-2011-0411): the input was emptied when the 220
+ * was queued, and bytes still in the kernel are read by SSL_accept as
+ * (bad) handshake data.
+ */
+static void
+tls_switch(struct session *s)
+{
+	struct smtpd_server *srv = s->srv;
+	struct timeval tv = { (time_t)srv->starttls_timeout, 0 };
+	struct bufferevent *nb;
+	evutil_socket_t fd = bufferevent_getfd(s->bev);
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+
+	evbuffer_drain(in, evbuffer_get_length(in));
+	/* The old bufferevent must not close the socket it leaves behind. */
+	bufferevent_setfd(s->bev, -1);
+	bufferevent_free(s->bev);
+	nb = bufferevent_openssl_socket_new(srv->base, fd,
+	    smtpd_tls_ssl_new(srv->tls), BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (nb == NULL)
+		log_fatal("bufferevent_openssl_socket_new failed");
+	/* A client that just closes the socket has not attacked anyone. */
+	bufferevent_openssl_set_allow_dirty_shutdown(nb, 1);
+	s->bev = nb;
+	s->tls_phase = TLS_HANDSHAKE;
+	bufferevent_setcb(nb, read_cb, write_cb, event_cb, s);
+	bufferevent_setwatermark(nb, EV_READ, 0, SESSION_READ_HIGH);
+	bufferevent_set_timeouts(nb, &tv, &tv);
+	bufferevent_enable(nb, EV_READ | EV_WRITE);
+}
+
+static void
+do_starttls(struct session *s, struct smtp_cmd *cmd)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	size_t junk;
+
+	if (!starttls_offered(s) && !s->tls) {
+		respond(s, SMTP_VERB_STARTTLS, "502 5.5.1 Error: command not "
+		    "implemented");
+		return;
+	}
+	if (s->tls) {
+		respond(s, SMTP_VERB_STARTTLS, "554 5.5.1 Error: TLS already "
+		    "active");
+		return;
+	}
+	if (s->txn != NULL) {
+		respond(s, SMTP_VERB_STARTTLS, "503 5.5.1 Error: MAIL "
+		    "transaction in progress");
+		return;
+	}
+	/*
+	 * RFC 3207 4.2, CVE-2011-0411: nothing the client sent after
+	 * STARTTLS in the same packet may be taken as a command after the
+	 * handshake.  Drop it now, before the 220 leaves.
+	 */
+	junk = evbuffer_get_length(in);
+	if (junk > 0) {
+		char next[101];
+		ev_ssize_t got = evbuffer_copyout(in, next, sizeof(next) - 1);
+
+		buf_reset(&s->srv->scratch);
+		log_info("improper command pipelining after STARTTLS from "
+		    "%s[%s]: %s", s->name, s->addr, log_escape(&s->srv->scratch,
+		    next, got > 0 ? (size_t)got : 0));
+		evbuffer_drain(in, junk);
+	}
+	s->skipping = false;
+	session_reset_for_tls(s);
+	count_verb(s, SMTP_VERB_STARTTLS, false);
+	/* Straight out, never delayed: the switch waits for it. */
+	evbuffer_add(bufferevent_get_output(s->bev),
+	    "220 2.0.0 Ready to start TLS\r\n", 30);
+	s->tls_phase = TLS_FLUSH;
+	s->busy |= BUSY_TLS;
+	bufferevent_disable(s->bev, EV_READ);
+}
+
+/* The outcome of an AUTH exchange step (REPLY: the challenge). */
+static void
+auth_result(struct session *s, enum smtpd_auth_result res,
+    const struct buf *reply)
+{
+	struct smtpd_server *srv = s->srv;
+	const char *mech = smtpd_auth_mech_name(s->ax.mech);
+	unsigned n;
+	struct buf e;
+
+	s->in_auth = res == SMTPD_AUTH_CHALLENGE;
+	switch (res) {
+	case SMTPD_AUTH_CHALLENGE:
+		/* Not counted: only the exchange's final reply is. */
+		respond(s, -1, "334 %s", reply->data);
+		return;
+	case SMTPD_AUTH_OK:
+		s->sasl_user = xstrdup(s->ax.user);
+		s->sasl_method = mech;
+		respond(s, SMTP_VERB_AUTH, "235 2.7.0 Authentication "
+		    "successful");
+		break;
+	case SMTPD_AUTH_FAILED:
+		n = smtpd_auth_fail_count(srv->auth, s->addr, time(NULL));
+		buf_init(&e, 0);
+		if (s->ax.user != NULL && s->ax.user[0] != '\0')
+			log_warning("%s[%s]: SASL %s authentication failed: "
+			    "authentication failure, sasl_username=%s",
+			    s->name, s->addr, mech, log_escape(&e, s->ax.user,
+			    strlen(s->ax.user)));
+		else
+			log_warning("%s[%s]: SASL %s authentication failed: "
+			    "authentication failure", s->name, s->addr, mech);
+		buf_release(&e);
+		/* On a timer: other sessions go on meanwhile. */
+		delay_replies(s, smtpd_auth_delay_ms(srv->auth, n));
+		respond(s, SMTP_VERB_AUTH, "535 5.7.8 Error: authentication "
+		    "failed: authentication failure");
+		if (smtpd_auth_over_limit(srv->auth, n) && !s->closing) {
+			log_warning("too many failed logins from %s[%s]: %u",
+			    s->name, s->addr, n);
+			respond(s, -1, "421 4.7.0 %s Error: too many failed "
+			    "authentications", srv->myhostname);
+			session_close(s);
+		}
+		break;
+	case SMTPD_AUTH_ABORTED:
+		respond(s, SMTP_VERB_AUTH, "501 5.7.0 Authentication aborted");
+		break;
+	case SMTPD_AUTH_BAD_BASE64:
+		respond(s, SMTP_VERB_AUTH, "501 5.5.2 Cannot decode response");
+		break;
+	case SMTPD_AUTH_TEMPFAIL:
+		respond(s, SMTP_VERB_AUTH, "454 4.7.0 Temporary authentication "
+		    "failure");
+		break;
+	case SMTPD_AUTH_BAD_MECH:
+		respond(s, SMTP_VERB_AUTH, "504 5.5.4 Unrecognized "
+		    "authentication type");
+		break;
+	}
+	smtpd_auth_exchange_release(&s->ax);
+}
+
+static void
+do_auth(struct session *s, struct smtp_cmd *cmd)
+{
+	struct smtpd_server *srv = s->srv;
+	struct buf reply;
+
+	if (!auth_offered(s)) {
+		respond(s, SMTP_VERB_AUTH, "503 5.5.1 Error: authentication "
+		    "not enabled");
+		return;
+	}
+	if (!s->esmtp) {
+		respond(s, SMTP_VERB_AUTH, "503 5.5.1 Error: send EHLO first");
+		return;
+	}
+	if (s->sasl_user != NULL) {
+		respond(s, SMTP_VERB_AUTH, "503 5.5.1 Error: already "
+		    "authenticated");
+		return;
+	}
+	if (s->txn != NULL) {
+		respond(s, SMTP_VERB_AUTH, "503 5.5.1 Error: MAIL transaction "
+		    "in progress");
+		return;
+	}
+	if (smtpd_auth_over_limit(srv->auth, smtpd_auth_failures(srv->auth,
+	    s->addr, time(NULL)))) {
+		log_warning("too many failed logins from %s[%s]", s->name,
+		    s->addr);
+		respond(s, SMTP_VERB_AUTH, "421 4.7.0 %s Error: too many "
+		    "failed authentications", srv->myhostname);
+		session_close(s);
+		return;
+	}
+	buf_init(&reply, 0);
+	auth_result(s, smtpd_auth_start(srv->auth, &s->ax, cmd->auth_mech,
+	    cmd->auth_initial, &reply), &reply);
+	buf_release(&reply);
+}
+
+/* A line of an AUTH exchange (RFC 4954 4): a response, or "*". */
+static void
+auth_line(struct session *s, const char *line, size_t len)
+{
+	struct buf reply;
+
+	s->phase = "AUTH";
+	if (memchr(line, '\0', len) != NULL) {
+		s->in_auth = false;
+		smtpd_auth_exchange_release(&s->ax);
+		respond(s, SMTP_VERB_AUTH, "501 5.5.2 Cannot decode response");
+		return;
+	}
+	buf_init(&reply, 0);
+	auth_result(s, smtpd_auth_step(s->srv->auth, &s->ax, line, &reply),
+	    &reply);
+	buf_release(&reply);
+}
+
 static void
 handle_line(struct session *s, const char *line, size_t len)
 {
@@ -1114,7 +1461,14 @@ handle_line(struct session *s, const char *line, size_t len)
 	if (smtp_cmd_parse(line, len, flags, &cmd, &st, &reason) < 0) {
 		s->phase = cmd.verb != SMTP_VERB_NONE ?
 		    smtp_verb_name(cmd.verb) : "UNKNOWN";
-		if (cmd.verb == SMTP_VERB_RCPT && s->txn == NULL)
+		if (cmd.verb == SMTP_VERB_AUTH && tls_required(s))
+			respond(s, SMTP_VERB_AUTH, "530 5.7.0 Must issue a "
+			    "STARTTLS command first");
+		else if (cmd.verb == SMTP_VERB_AUTH && auth_offered(s) &&
+		    strcmp(reason, "bad initial response") == 0)
+			respond(s, SMTP_VERB_AUTH, "501 5.5.2 Cannot decode "
+			    "response");
+		else if (cmd.verb == SMTP_VERB_RCPT && s->txn == NULL)
 			respond(s, SMTP_VERB_RCPT, "503 5.5.1 Error: need "
 			    "MAIL command");
 		else
@@ -1123,6 +1477,19 @@ handle_line(struct session *s, const char *line, size_t len)
 		return;
 	}
 	s->phase = smtp_verb_name(cmd.verb);
+	/*
+	 * smtpd_tls_security_level = encrypt: only what leads to TLS (and
+	 * QUIT, NOOP) before it, as Postfix.  BDAT's chunk is read first.
+	 */
+	if (tls_required(s) && cmd.verb != SMTP_VERB_EHLO &&
+	    cmd.verb != SMTP_VERB_HELO && cmd.verb != SMTP_VERB_STARTTLS &&
+	    cmd.verb != SMTP_VERB_NOOP && cmd.verb != SMTP_VERB_QUIT &&
+	    cmd.verb != SMTP_VERB_BDAT) {
+		respond(s, (int)cmd.verb, "530 5.7.0 Must issue a STARTTLS "
+		    "command first");
+		smtp_cmd_release(&cmd);
+		return;
+	}
 	switch (cmd.verb) {
 	case SMTP_VERB_EHLO:
 	case SMTP_VERB_HELO:
@@ -1160,13 +1527,14 @@ handle_line(struct session *s, const char *line, size_t len)
 	case SMTP_VERB_HELP:
 		junk(s);
 		respond(s, SMTP_VERB_HELP, "214 2.0.0 Commands: EHLO HELO "
-		    "MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP");
+		    "STARTTLS AUTH MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY "
+		    "HELP");
 		break;
 	case SMTP_VERB_STARTTLS:
+		do_starttls(s, &cmd);
+		break;
 	case SMTP_VERB_AUTH:
-		/* Not offered yet (TLS and AUTH: issue 6). */
-		respond(s, (int)cmd.verb, "502 5.5.1 Error: command not "
-		    "implemented");
+		do_auth(s, &cmd);
 		break;
 	default:
 		respond(s, (int)cmd.verb, "502 5.5.2 Error: command not "
@@ -1174,6 +1542,27 @@ handle_line(struct session *s, const char *line, size_t len)
 		break;
 	}
 	smtp_cmd_release(&cmd);
+}
+
+/*
+ * The longest line the input may hold now: RFC 4954 4 allows AUTH lines
+ * (the command with its initial response, and the responses) 12288
+ * octets; other commands get line_length_limit.
+ */
+static size_t
+line_limit(struct session *s, struct evbuffer *in, bool *auth_r)
+{
+	char pre[5];
+	size_t limit = s->srv->line_limit;
+
+	*auth_r = s->in_auth;
+	if (!*auth_r && s->srv->auth != NULL &&
+	    evbuffer_copyout(in, pre, sizeof(pre)) == (ev_ssize_t)sizeof(pre) &&
+	    str_ncasecmp(pre, "AUTH ", 5) == 0)
+		*auth_r = true;
+	if (*auth_r && limit < SMTPD_AUTH_LINE_MAX)
+		limit = SMTPD_AUTH_LINE_MAX;
+	return limit;
 }
 
 /* One command line from the input; false when none is complete yet. */
@@ -1186,29 +1575,44 @@ cmd_step(struct session *s)
 	size_t eol_len = 0, len, avail = evbuffer_get_length(in);
 	static char *line;
 	static size_t line_cap;
-	bool bare_lf;
+	bool bare_lf, auth;
+	size_t limit;
 
 	if (avail == 0)
 		return false;
+	limit = line_limit(s, in, &auth);
 	eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
 	if (eol.pos < 0) {
-		if (avail > srv->line_limit) {
+		if (avail > limit) {
 			/* Drop it as it comes; the reply follows at its end. */
 			evbuffer_drain(in, avail);
+			if (!s->skipping)
+				s->skip_auth = auth;
 			s->skipping = true;
 		}
 		return false;
 	}
 	len = (size_t)eol.pos;
-	if (s->skipping || len > srv->line_limit) {
+	if (s->skipping || len > limit) {
+		if (!s->skipping)
+			s->skip_auth = auth;
 		evbuffer_drain(in, len + 1);
 		s->skipping = false;
+		if (s->skip_auth) {
+			/* RFC 4954 4: the exchange ends. */
+			s->phase = "AUTH";
+			s->in_auth = false;
+			smtpd_auth_exchange_release(&s->ax);
+			respond(s, SMTP_VERB_AUTH, "500 5.5.6 Authentication "
+			    "Exchange line is too long");
+			return true;
+		}
 		s->phase = "UNKNOWN";
 		respond(s, SMTP_VERB_NONE, "500 5.5.2 Error: line too long");
 		return true;
 	}
-	if (line_cap < srv->line_limit + 2) {
-		line_cap = srv->line_limit + 2;
+	if (line_cap < limit + 2) {
+		line_cap = limit + 2;
 		line = xrealloc(line, line_cap);
 	}
 	evbuffer_remove(in, line, len + 1);
@@ -1216,6 +1620,10 @@ cmd_step(struct session *s)
 	if (!bare_lf)
 		len--;
 	line[len] = '\0';
+	if (s->in_auth) {
+		auth_line(s, line, len);
+		return true;
+	}
 	if (bare_lf && s->nl == SMTPD_DATA_NL_REJECT) {
 		s->phase = "UNKNOWN";
 		respond(s, SMTP_VERB_NONE, "550 5.5.2 Error: bare <LF> "
@@ -1321,6 +1729,11 @@ write_cb(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 
+	if (s->tls_phase == TLS_FLUSH && !s->closing) {
+		/* The 220 is out: the handshake may begin. */
+		tls_switch(s);
+		return;
+	}
 	if (s->closing && (s->busy & BUSY_SLEEP) == 0)
 		session_free(s);
 }
@@ -1330,6 +1743,28 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct session *s = arg;
 
+	if (s->tls_phase == TLS_HANDSHAKE) {
+		const char *why;
+
+		if (what & BEV_EVENT_CONNECTED) {
+			tls_established(s);
+			session_process(s);
+			return;
+		}
+		/* A handshake that fails or stalls ends the session. */
+		why = (what & BEV_EVENT_TIMEOUT) ? "timeout" :
+		    (what & BEV_EVENT_EOF) ? "lost connection" :
+		    bufferevent_get_openssl_error(bev) != 0 ?
+		    smtpd_tls_describe_error(bufferevent_get_openssl_error(
+		    bev)) : "lost connection";
+		log_info("SSL_accept error from %s[%s]: %s", s->name, s->addr,
+		    why);
+		log_info("%s after %s from %s[%s]", (what & BEV_EVENT_TIMEOUT) ?
+		    "timeout" : "lost connection", s->srv->tls_wrapper &&
+		    !s->tls ? "CONNECT" : "STARTTLS", s->name, s->addr);
+		session_free(s);
+		return;
+	}
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING)) {
 		/* The client has not read its replies for smtpd_timeout. */
 		log_info("timeout after %s from %s[%s]", s->phase, s->name,
@@ -1403,6 +1838,8 @@ session_free(struct session *s)
 	buf_free(s->delayed);
 	free(s->helo);
 	free(s->bdat_err);
+	free(s->sasl_user);
+	smtpd_auth_exchange_release(&s->ax);
 	smtpd_session_ended(s->srv, s->counted_conn ? s->addr : NULL);
 	free(s);
 }
@@ -1433,7 +1870,21 @@ smtpd_session_start(struct smtpd_server *srv, int fd,
 	if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
 		getnameinfo((struct sockaddr *)&local, llen, s->local,
 		    sizeof(s->local), NULL, 0, NI_NUMERICHOST);
-	s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (srv->tls_wrapper) {
+		/* RFC 8314: TLS from the first byte; the greeting follows it. */
+		s->bev = bufferevent_openssl_socket_new(srv->base, fd,
+		    smtpd_tls_ssl_new(srv->tls), BUFFEREVENT_SSL_ACCEPTING,
+		    BEV_OPT_CLOSE_ON_FREE);
+		if (s->bev != NULL)
+			bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
+		s->tls_phase = TLS_HANDSHAKE;
+		s->busy |= BUSY_TLS;
+		s->banner_pending = true;
+		tv.tv_sec = (time_t)srv->starttls_timeout;
+	} else {
+		s->bev = bufferevent_socket_new(srv->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
+	}
 	if (s->bev == NULL) {
 		evutil_closesocket(fd);
 		free(s);
@@ -1460,6 +1911,10 @@ smtpd_session_start(struct smtpd_server *srv, int fd,
 	    !smtpd_check_mynetworks(srv->check, &ctx)) {
 		log_warning("Connection concurrency limit exceeded: %lu from "
 		    "%s[%s] for service %s", n, s->name, s->addr, srv->service);
+		if (srv->tls_wrapper) {
+			session_free(s);
+			return;
+		}
 		evbuffer_add_printf(bufferevent_get_output(s->bev),
 		    "421 4.7.0 %s Error: too many connections from %s\r\n",
 		    srv->myhostname, s->addr);
@@ -1467,7 +1922,8 @@ smtpd_session_start(struct smtpd_server *srv, int fd,
 		bufferevent_enable(s->bev, EV_WRITE);
 		return;
 	}
-	evbuffer_add_printf(bufferevent_get_output(s->bev), "220 %s\r\n",
-	    srv->banner);
+	if (!s->banner_pending)
+		evbuffer_add_printf(bufferevent_get_output(s->bev),
+		    "220 %s\r\n", srv->banner);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }
