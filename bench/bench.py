@@ -106,6 +106,9 @@ class Ulak:
         if r.returncode != 0:
             raise RuntimeError("ulak init failed: " + r.stderr)
         self.maildir = os.path.join(self.dir, "home", "demo", "Maildir")
+        # Same delivery concurrency as the Postfix peer's virtual agent
+        # (20 parallel deliveries into one Maildir), like with like.
+        self.ulak("conf", "-e", "local_destination_concurrency_limit=20")
 
     def ulak(self, *args):
         return subprocess.run([self.bin, "-c", self.dir, *args],
