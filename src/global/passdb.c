@@ -32,12 +32,7 @@ struct passdb {
 	char *dummy_hash;
 };
 
-static void
-dummy_check(const struct passdb *db, const char *password)
-{
-	if (db->dummy_hash != NULL)
-		(void)passdb_check_hash(password, db->dummy_hash);
-}
+
 
 struct passdb *
 passdb_open(const char *maps, const char **error_r)
@@ -162,36 +157,50 @@ passdb_check_hash(const char *password, const char *hash)
 }
 
 enum passdb_result
-passdb_verify(struct passdb *db, const char *user, const char *password,
-    struct passdb_user *user_r, const char **error_r)
+passdb_lookup(struct passdb *db, const char *user, struct passdb_user *user_r,
+    char **hash_r, const char **error_r)
 {
 	struct passdb_user u = { NULL, NULL, 0, 0 };
 	const char *line, *hash;
-	char *hcopy;
 	size_t hlen;
-	bool ok;
 	int rc;
 
+	*hash_r = NULL;
 	if (db->maps == NULL || *user == '\0' || strchr(user, ':') != NULL ||
-	    strchr(user, '\n') != NULL) {
-		dummy_check(db, password);
-		return PASSDB_FAIL;
-	}
+	    strchr(user, '\n') != NULL)
+		goto unknown;
 	rc = maps_lookup(db->maps, user, &line, error_r);
 	if (rc < 0)
 		return PASSDB_TEMPFAIL;
-	if (rc == 0) {
-		dummy_check(db, password);
-		return PASSDB_FAIL;
-	}
+	if (rc == 0)
+		goto unknown;
 	if (passdb_parse_line(line, &u, &hash, &hlen, error_r) < 0) {
 		*error_r = err_fmt("user %s: %s", user, *error_r);
 		return PASSDB_TEMPFAIL;
 	}
-	hcopy = xstrndup(hash, hlen);
-	ok = passdb_check_hash(password, hcopy);
-	free(hcopy);
-	if (!ok) {
+	*hash_r = xstrndup(hash, hlen);
+	*user_r = u;
+	return PASSDB_OK;
+unknown:
+	*hash_r = xstrdup(db->dummy_hash != NULL ? db->dummy_hash : "!");
+	return PASSDB_FAIL;
+}
+
+enum passdb_result
+passdb_verify(struct passdb *db, const char *user, const char *password,
+    struct passdb_user *user_r, const char **error_r)
+{
+	struct passdb_user u = { NULL, NULL, 0, 0 };
+	enum passdb_result r;
+	char *hash;
+	bool ok;
+
+	r = passdb_lookup(db, user, &u, &hash, error_r);
+	if (r == PASSDB_TEMPFAIL)
+		return r;
+	ok = passdb_check_hash(password, hash);
+	free(hash);
+	if (r != PASSDB_OK || !ok) {
 		passdb_user_release(&u);
 		return PASSDB_FAIL;
 	}

@@ -53,6 +53,19 @@ enum passdb_result passdb_verify(struct passdb *db, const char *user,
 void passdb_user_release(struct passdb_user *u);
 
 /*
+ * The two halves of passdb_verify, for callers that run the slow half on
+ * a worker thread.  passdb_lookup (quick, not thread-safe: call it where
+ * the tables are used) finds USER's entry: PASSDB_OK with *user_r and
+ * *hash_r (malloc'ed; free it) filled; PASSDB_FAIL for an unknown user
+ * or a name that cannot be one, with *hash_r a dummy hash to check only
+ * for the time it costs (the login fails whatever the check says);
+ * PASSDB_TEMPFAIL with *error_r.  Then passdb_check_hash(password,
+ * *hash_r) may run on any thread.
+ */
+enum passdb_result passdb_lookup(struct passdb *db, const char *user,
+    struct passdb_user *user_r, char **hash_r, const char **error_r);
+
+/*
  * Parse one passwd(5) LINE into *out (name, uid, gid, home) and point
  * *hash_r into LINE's hash field (its length in *hash_len_r).  -1 with
  * *error_r for a line without seven fields, a bad uid/gid, or a home
