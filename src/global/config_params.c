@@ -432,6 +432,9 @@ static const struct config_param_def config_param_table[] = {
 	    "Local IPv6 address for outgoing SMTP connections." },
 	{ "smtp_connect_timeout", CONFIG_TYPE_TIME, "30s", 's',
 	    "Time limit for the TCP connection to a remote server." },
+	{ "smtp_connection_cache_time_limit", CONFIG_TYPE_TIME, "2s", 's',
+	    "How long the smtp agent keeps an idle connection open for the "
+	    "next delivery to the same next hop (0: none)." },
 	{ "smtp_data_done_timeout", CONFIG_TYPE_TIME, "600s", 's',
 	    "Time limit for the answer to the final \".\" of the message." },
 	{ "smtp_data_init_timeout", CONFIG_TYPE_TIME, "120s", 's',

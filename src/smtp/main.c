@@ -294,6 +294,7 @@ sigusr1_cb(evutil_socket_t sig, short what, void *arg)
 	 * those now, so that the next request reaches an agent with the new
 	 * configuration.  Busy ones close after their reply.
 	 */
+	smtp_session_flush_idle(arg);
 	for (struct client *c = clients, *next; c != NULL; c = next) {
 		next = c->next;
 		if (c->d == NULL)
@@ -414,6 +415,7 @@ read_settings(struct smtp_agent *a, struct daemon *d)
 	if (a->mx_address_limit == 0)
 		a->mx_address_limit = 1000;
 	ipc_timeout = secs(cfg, "ipc_timeout");
+	a->cache_time = secs(cfg, "smtp_connection_cache_time_limit");
 	level = config_str(cfg, "smtp_tls_security_level");
 	if (smtp_tls_level_parse(level, &a->tls_level, &err) < 0)
 		log_fatal("smtp_tls_security_level: %s", err);
@@ -478,6 +480,7 @@ main(int argc, char **argv)
 	event_base_dispatch(a.base);
 
 	log_info("exiting: drained");
+	smtp_session_free_all();
 	for (int i = 0; i < n_listeners; i++)
 		evconnlistener_free(listeners[i]);
 	event_free(ev_term);

@@ -49,7 +49,9 @@ struct smtp_agent {
 	SSL_CTX *ssl_ctx;
 	struct strlist local_addrs;	/* addresses of this host */
 	struct strlist smtpd_ports;	/* ports our own smtpd listens on */
-	unsigned long active;		/* deliveries in progress */
+	unsigned cache_time;		/* smtp_connection_cache_time_limit */
+	struct smtp_session *idle;	/* sessions kept for reuse */
+	unsigned n_idle;
 };
 
 /* A recipient of the current request. */
@@ -93,6 +95,7 @@ struct delivery {
 	char last_dsn[16];
 	struct buf last_reason;
 	struct smtp_session *session;
+	bool routed;			/* DNS routing has started */
 	struct timeval start;
 	/* who to tell */
 	void (*done_cb)(struct delivery *d, void *arg);
@@ -140,6 +143,16 @@ void delivery_session_done(struct delivery *d, const char *retry_dsn,
 struct smtp_session *smtp_session_start(struct delivery *d,
     const struct smtp_addr_try *addr);
 void smtp_session_free(struct smtp_session *s);
+/*
+ * An idle session to D's next hop (kept after an earlier delivery), now
+ * D's: it checks the connection with RSET and runs the transaction; on
+ * failure D routes as usual.  NULL when none is cached.
+ */
+struct smtp_session *smtp_session_reuse(struct delivery *d);
+/* Close every idle session (QUIT in the background). */
+void smtp_session_flush_idle(struct smtp_agent *a);
+/* Free every session (at exit; deliveries must be gone or not care). */
+void smtp_session_free_all(void);
 
 /* smtp_tls.c */
 

@@ -39,6 +39,7 @@ struct mx_host {
 
 static void routing_done(struct delivery *d);
 static void try_next(struct delivery *d);
+static void route(struct delivery *d);
 
 static bool
 rcpt_open(const struct smtp_rcpt *r)
@@ -180,6 +181,11 @@ delivery_session_done(struct delivery *d, const char *retry_dsn,
 	}
 	if (open_count(d) == 0) {
 		finish(d);
+		return;
+	}
+	if (!d->routed) {
+		/* A reused connection failed: find the servers afresh. */
+		route(d);
 		return;
 	}
 	if (tls_retry && !d->addrs[d->cur_addr].no_tls) {
@@ -447,6 +453,46 @@ tls_policy(struct delivery *d, const char **error_r)
 	return 0;
 }
 
+/* Find the servers: the literal address, the host's, or the MX hosts'. */
+static void
+route(struct delivery *d)
+{
+	struct smtp_agent *agent = d->agent;
+
+	d->routed = true;
+	if (d->nh.literal) {
+		d->addrs = xcalloc(1, sizeof(*d->addrs));
+		str_copy(d->addrs[0].host, sizeof(d->addrs[0].host),
+		    d->nh.host);
+		str_copy(d->addrs[0].addr, sizeof(d->addrs[0].addr),
+		    d->nh.host);
+		d->addrs[0].family = strchr(d->nh.host, ':') ? AF_INET6 :
+		    AF_INET;
+		d->addrs[0].port = d->nh.port;
+		d->n_addrs = 1;
+		if (addr_is_self(agent, d->nh.host, d->nh.port)) {
+			char text[400];
+
+			snprintf(text, sizeof(text), "mail for %s loops back "
+			    "to myself", d->nexthop);
+			result_all(d, "5.4.6", text);
+			finish_soon(d);
+			return;
+		}
+		/* Start from the loop, like every other path. */
+		event_base_once(agent->base, -1, EV_TIMEOUT, try_next_cb, d,
+		    NULL);
+	} else if (d->nh.mx) {
+		d->mx_query = dns_lookup(agent->dns, d->nh.host, DNS_T_MX,
+		    mx_cb, d);
+	} else {
+		d->hosts = xcalloc(1, sizeof(*d->hosts));
+		d->hosts[0].name = xstrdup(d->nh.host);
+		d->n_hosts = 1;
+		host_lookup(d, &d->hosts[0]);
+	}
+}
+
 struct delivery *
 delivery_start(struct smtp_agent *agent, const char *queue_id,
     const char *queue_file, const char *nexthop, const size_t *rcpts,
@@ -522,37 +568,9 @@ delivery_start(struct smtp_agent *agent, const char *queue_id,
 		finish_soon(d);
 		return d;
 	}
-	if (d->nh.literal) {
-		d->addrs = xcalloc(1, sizeof(*d->addrs));
-		str_copy(d->addrs[0].host, sizeof(d->addrs[0].host),
-		    d->nh.host);
-		str_copy(d->addrs[0].addr, sizeof(d->addrs[0].addr),
-		    d->nh.host);
-		d->addrs[0].family = strchr(d->nh.host, ':') ? AF_INET6 :
-		    AF_INET;
-		d->addrs[0].port = d->nh.port;
-		d->n_addrs = 1;
-		if (addr_is_self(agent, d->nh.host, d->nh.port)) {
-			char text[400];
-
-			snprintf(text, sizeof(text), "mail for %s loops back "
-			    "to myself", d->nexthop);
-			result_all(d, "5.4.6", text);
-			finish_soon(d);
-			return d;
-		}
-		/* Start from the loop, like every other path. */
-		event_base_once(agent->base, -1, EV_TIMEOUT, try_next_cb, d,
-		    NULL);
-	} else if (d->nh.mx) {
-		d->mx_query = dns_lookup(agent->dns, d->nh.host, DNS_T_MX,
-		    mx_cb, d);
-	} else {
-		d->hosts = xcalloc(1, sizeof(*d->hosts));
-		d->hosts[0].name = xstrdup(d->nh.host);
-		d->n_hosts = 1;
-		host_lookup(d, &d->hosts[0]);
-	}
+	d->session = smtp_session_reuse(d);
+	if (d->session == NULL)
+		route(d);
 	return d;
 fail:
 	delivery_free(d);

@@ -47,6 +47,8 @@ enum stage {
 	ST_SENDING,
 	ST_DOT,
 	ST_QUIT,
+	ST_IDLE,	/* kept for the next delivery to the same next hop */
+	ST_RSET,	/* reused: checking the connection */
 };
 
 /* What the session was doing, for failure texts (Postfix's words). */
@@ -62,7 +64,12 @@ static const char *const stage_what[] = {
 	[ST_SENDING] = "sending message body",
 	[ST_DOT] = "sending end of data -- message may be sent more than once",
 	[ST_QUIT] = "sending QUIT",
+	[ST_IDLE] = "idle",
+	[ST_RSET] = "sending RSET",
 };
+
+/* At most this many idle connections are kept for reuse. */
+#define IDLE_MAX 100
 
 #define CONTENT_CHUNK 65536
 #define OUTPUT_LOW 16384
@@ -93,7 +100,13 @@ struct smtp_session {
 	uint64_t offset;
 	struct smtp_dot dot;
 	struct buf scratch;
+	char key[300];			/* next hop, for reuse */
+	struct smtp_session *idle_prev, *idle_next;
+	struct smtp_session *all_prev, *all_next;
 };
+
+/* Every session, detached ones too, so that an exit frees them all. */
+static struct smtp_session *all_sessions;
 
 static void session_free_only(struct smtp_session *s);
 
@@ -164,17 +177,49 @@ said(struct smtp_session *s, const char *cmd, struct buf *out)
 	buf_printf(out, " (in reply to %s command)", cmd);
 }
 
-/* Results done: QUIT in the background, the delivery goes on now. */
+static void
+idle_unlink(struct smtp_session *s)
+{
+	struct smtp_agent *a = s->a;
+
+	if (s->idle_prev != NULL)
+		s->idle_prev->idle_next = s->idle_next;
+	else if (a->idle == s)
+		a->idle = s->idle_next;
+	else
+		return;		/* not in the list */
+	if (s->idle_next != NULL)
+		s->idle_next->idle_prev = s->idle_prev;
+	s->idle_prev = s->idle_next = NULL;
+	a->n_idle--;
+}
+
+/*
+ * Results done.  Keep the connection for the next delivery to the same
+ * next hop when allowed, else QUIT in the background; the delivery goes
+ * on at once either way.
+ */
 static void
 quit(struct smtp_session *s)
 {
 	struct delivery *d = s->d;
+	struct smtp_agent *a = s->a;
 
-	send_line(s, "QUIT");
-	s->stage = ST_QUIT;
 	smtp_reply_reset(&s->reply);
-	arm(s, s->a->quit_timeout);
 	s->d = NULL;
+	if (a->cache_time > 0 && a->n_idle < IDLE_MAX) {
+		s->stage = ST_IDLE;
+		s->idle_next = a->idle;
+		if (a->idle != NULL)
+			a->idle->idle_prev = s;
+		a->idle = s;
+		a->n_idle++;
+		arm(s, a->cache_time);
+	} else {
+		send_line(s, "QUIT");
+		s->stage = ST_QUIT;
+		arm(s, a->quit_timeout);
+	}
 	delivery_session_done(d, NULL, NULL, false);
 }
 
@@ -517,6 +562,17 @@ handle_reply(struct smtp_session *s)
 	smtp_reply_dsn(&s->reply, dsn);
 	buf_init(&text, 0);
 	switch (s->stage) {
+	case ST_RSET:
+		if (cls != 2) {
+			buf_release(&text);
+			fail(s, "4.4.2", false, "reused connection to %s: RSET "
+			    "refused", s->hostaddr);
+			return -1;
+		}
+		smtp_reply_reset(&s->reply);
+		buf_release(&text);
+		start_transaction(s);
+		return -1;
 	case ST_GREETING:
 		if (cls != 2) {
 			buf_printf(&text, "host %s refused to talk to me: ",
@@ -695,6 +751,7 @@ waiting(const struct smtp_session *s)
 	case ST_DATA:
 	case ST_DOT:
 	case ST_QUIT:
+	case ST_RSET:
 		return true;
 	case ST_MAILRCPT:
 		return s->n_replied < s->n_sent;
@@ -709,6 +766,11 @@ read_cb(struct bufferevent *bev, void *arg)
 	struct smtp_session *s = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
+	if (s->stage == ST_IDLE) {
+		/* Something unasked (a 421 before closing): not reusable. */
+		session_free_only(s);
+		return;
+	}
 	while (waiting(s)) {
 		size_t len;
 		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
@@ -764,7 +826,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		arm(s, s->a->helo_timeout);
 		return;
 	}
-	if (s->stage == ST_QUIT) {
+	if (s->stage == ST_QUIT || s->stage == ST_IDLE) {
 		session_free_only(s);
 		return;
 	}
@@ -796,6 +858,13 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		session_free_only(s);
 		return;
 	}
+	if (s->stage == ST_IDLE) {
+		idle_unlink(s);
+		send_line(s, "QUIT");
+		s->stage = ST_QUIT;
+		arm(s, s->a->quit_timeout);
+		return;
+	}
 	if (s->stage == ST_CONNECT) {
 		fail(s, "4.4.1", false, "connect to %s: Connection timed out",
 		    s->relay);
@@ -809,6 +878,13 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 static void
 session_free_only(struct smtp_session *s)
 {
+	idle_unlink(s);
+	if (s->all_prev != NULL)
+		s->all_prev->all_next = s->all_next;
+	else
+		all_sessions = s->all_next;
+	if (s->all_next != NULL)
+		s->all_next->all_prev = s->all_prev;
 	if (s->d != NULL && s->d->session == s)
 		s->d->session = NULL;
 	if (s->bev != NULL)
@@ -851,6 +927,11 @@ smtp_session_start(struct delivery *d, const struct smtp_addr_try *addr)
 	s->d = d;
 	s->a = a;
 	s->addr = *addr;
+	str_copy(s->key, sizeof(s->key), d->nexthop);
+	s->all_next = all_sessions;
+	if (all_sessions != NULL)
+		all_sessions->all_prev = s;
+	all_sessions = s;
 	snprintf(s->hostaddr, sizeof(s->hostaddr), "%s[%s]", addr->host,
 	    addr->addr);
 	snprintf(s->relay, sizeof(s->relay), "%s:%u", s->hostaddr,
@@ -891,4 +972,45 @@ smtp_session_start(struct delivery *d, const struct smtp_addr_try *addr)
 		    NULL);
 	}
 	return s;
+}
+
+struct smtp_session *
+smtp_session_reuse(struct delivery *d)
+{
+	struct smtp_session *s;
+
+	for (s = d->agent->idle; s != NULL; s = s->idle_next)
+		if (strcmp(s->key, d->nexthop) == 0)
+			break;
+	if (s == NULL)
+		return NULL;
+	idle_unlink(s);
+	evtimer_del(s->timer);
+	s->d = d;
+	delivery_set_relay(d, s->relay);
+	/* RFC 5321 4.1.1.5: a clean state, and proof the server is there. */
+	send_line(s, "RSET");
+	s->stage = ST_RSET;
+	arm(s, s->a->helo_timeout);
+	return s;
+}
+
+void
+smtp_session_flush_idle(struct smtp_agent *a)
+{
+	while (a->idle != NULL) {
+		struct smtp_session *s = a->idle;
+
+		idle_unlink(s);
+		send_line(s, "QUIT");
+		s->stage = ST_QUIT;
+		arm(s, s->a->quit_timeout);
+	}
+}
+
+void
+smtp_session_free_all(void)
+{
+	while (all_sessions != NULL)
+		session_free_only(all_sessions);
 }

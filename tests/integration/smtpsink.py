@@ -203,6 +203,8 @@ class Sink:
                 send(r or f"250 2.0.0 Ok: queued as SINK{len(self.messages)}")
             elif verb == "RSET":
                 msg = Message()
+                if self.silent_after == "RSET":
+                    silent = True
                 send("250 2.0.0 Ok")
             elif verb == "QUIT":
                 send("221 2.0.0 Bye")

@@ -145,7 +145,7 @@ class Agent:
         base = dict(dns_servers=self.dns.address, smtp_tcp_port=self.port,
                     smtp_helo_timeout="5s", smtp_connect_timeout="5s",
                     smtp_data_done_timeout="5s", smtp_quit_timeout="2s",
-                    dns_timeout="3s")
+                    dns_timeout="3s", smtp_connection_cache_time_limit="0s")
         base.update(params)
         self.inst.set(**base)
         self.inst.start("smtp")
@@ -685,3 +685,48 @@ def test_drain_closes_idle_connections(agent):
     assert idle.recv(10) == b""     # closed for us, not left hanging
     assert p.wait(10) == 0
     assert "exiting: drained" in agent.log()
+
+
+def test_connection_reuse(agent):
+    mx = agent.sink("127.0.0.2")
+    agent.start(smtp_connection_cache_time_limit="30s")
+    for i in range(3):
+        qid, path = agent.message([f"u{i}@remote.test"])
+        status, res, _ = deliver(agent.inst, qid, DOMAIN, [0])
+        assert res[0][0] == "2.0.0", res
+        assert marks(path) == ["D"]
+    assert mx.sessions == 1 and len(mx.messages) == 3
+    assert mx.commands[0].count("RSET") == 2
+    # The server closes the idle connection: the next delivery connects
+    # afresh instead of failing.
+    with mx.lock:
+        for c in mx._conns:
+            c.shutdown(socket.SHUT_RDWR)
+    wait_for(lambda: "QUIT" not in mx.commands[0] and
+             agent.inst.procs["smtp"].poll() is None, what="close")
+    time.sleep(0.2)
+    qid, path = agent.message(["late@remote.test"])
+    status, res, _ = deliver(agent.inst, qid, DOMAIN, [0])
+    assert res[0][0] == "2.0.0", res
+    assert mx.sessions == 2
+
+
+def test_reused_connection_that_fails_rset_reroutes(agent):
+    mx = agent.sink("127.0.0.2")
+    agent.start(smtp_connection_cache_time_limit="30s")
+    qid, path = agent.message(["a@remote.test"])
+    assert deliver(agent.inst, qid, DOMAIN, [0])[1][0][0] == "2.0.0"
+    mx.silent_after = "RSET"     # the cached connection hangs now
+    qid, path = agent.message(["b@remote.test"])
+    status, res, _ = deliver(agent.inst, qid, DOMAIN, [0])
+    # RSET timed out (smtp_helo_timeout), then a new connection worked.
+    assert res[0][0] == "2.0.0", res
+    assert mx.sessions == 2
+
+
+def test_idle_connection_quits_after_the_time_limit(agent):
+    mx = agent.sink("127.0.0.2")
+    agent.start(smtp_connection_cache_time_limit="1s")
+    qid, path = agent.message(["a@remote.test"])
+    assert deliver(agent.inst, qid, DOMAIN, [0])[1][0][0] == "2.0.0"
+    wait_for(lambda: mx.commands[0][-1:] == ["QUIT"], what="QUIT")
