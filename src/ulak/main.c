@@ -27,6 +27,7 @@ const struct ulak_cmd *const ulak_cmds[] = {
 	&ulak_cmd_queue,
 	&ulak_cmd_sendmail,
 	&ulak_cmd_passwd,
+	&ulak_cmd_dkim,
 	&ulak_cmd_spf,
 	NULL,
 };

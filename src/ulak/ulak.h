@@ -43,6 +43,7 @@ extern const struct ulak_cmd ulak_cmd_status;
 extern const struct ulak_cmd ulak_cmd_sendmail;
 extern const struct ulak_cmd ulak_cmd_queue;
 extern const struct ulak_cmd ulak_cmd_passwd;
+extern const struct ulak_cmd ulak_cmd_dkim;
 extern const struct ulak_cmd ulak_cmd_spf;
 
 /* The subcommands in the order `ulak --help` lists them; NULL-terminated. */
