@@ -5,7 +5,7 @@ import pytest
 from conftest import SOURCE_DIR
 
 COMMANDS = ["init", "conf", "map", "aliases", "check", "start", "stop",
-            "reload", "status", "queue", "sendmail", "passwd"]
+            "reload", "status", "queue", "sendmail", "passwd", "dkim"]
 
 
 def test_main_help(ulak):
