@@ -132,16 +132,30 @@ static const struct config_param_def config_param_table[] = {
 	    "header/body checks." },
 	{ "disable_vrfy_command", CONFIG_TYPE_BOOL, "no", 0,
 	    "Answer VRFY with 502 instead of looking the address up." },
-	{ "dkim_signing_headers", CONFIG_TYPE_LIST, "From, To, Cc, Subject, Date, Message-ID, Reply-To, In-Reply-To, References, MIME-Version, Content-Type", 0,
-	    "[ulak] Header fields a DKIM signature covers." },
+	{ "dkim_canonicalization", CONFIG_TYPE_STR, "relaxed/relaxed", 0,
+	    "[ulak] Header/body canonicalization of the DKIM signatures "
+	    "ulak makes: simple or relaxed for each (RFC 6376 3.4)." },
+	{ "dkim_oversign_headers", CONFIG_TYPE_LIST, "From, To, Cc, Subject, Date, Reply-To, Sender, Message-ID, In-Reply-To, References, MIME-Version, Content-Type, Content-Transfer-Encoding", 0,
+	    "[ulak] Header fields a DKIM signature covers once more than "
+	    "present, so that none can be added later (RFC 6376 8.15); "
+	    "From always is." },
+	{ "dkim_signature_ttl", CONFIG_TYPE_TIME, "0s", 's',
+	    "[ulak] Lifetime written into the DKIM signatures ulak makes "
+	    "(x= = t= + this); 0: no x=." },
+	{ "dkim_signing_headers", CONFIG_TYPE_LIST, "From, Reply-To, Subject, Date, To, Cc, Resent-Date, Resent-From, Resent-To, Resent-Cc, In-Reply-To, References, List-Id, List-Help, List-Unsubscribe, List-Subscribe, List-Post, List-Owner, List-Archive, Message-ID, Sender, MIME-Version, Content-Type, Content-Transfer-Encoding", 0,
+	    "[ulak] Header fields a DKIM signature covers, each as often "
+	    "as present (RFC 6376 5.4.1)." },
 	{ "dkim_signing_key_maps", CONFIG_TYPE_LIST, "", 0,
-	    "[ulak] Tables mapping a sender domain to "
-	    "\"selector:/path/to/private-key.pem\"; mail from authenticated "
-	    "or local senders of such a domain is DKIM-signed (RSA or "
-	    "Ed25519)." },
+	    "[ulak] Tables mapping a sender domain (lower case) to "
+	    "\"selector:/path/to/private-key.pem\" (several, separated by "
+	    "commas, sign with each); mail from authenticated or local "
+	    "senders of such a domain is DKIM-signed (RSA or Ed25519)." },
 	{ "dkim_verify", CONFIG_TYPE_BOOL, "yes", 0,
 	    "[ulak] Verify DKIM signatures of arriving mail and record "
 	    "the result in Authentication-Results:." },
+	{ "dkim_verify_signature_limit", CONFIG_TYPE_INT, "10", 0,
+	    "[ulak] At most this many DKIM signatures of a message are "
+	    "verified; the others get dkim=neutral." },
 	{ "dmarc_enforce", CONFIG_TYPE_BOOL, "yes", 0,
 	    "[ulak] Apply the sender domain's DMARC policy: reject for "
 	    "p=reject, hold for p=quarantine; no: only record the result." },
