@@ -1,0 +1,52 @@
+/*
+ * pop3d - what the files of the POP3 server share: the server settings
+ * (main.c) and the session (pop3d_session.c).
+ */
+#ifndef ULAK_POP3D_H
+#define ULAK_POP3D_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct event_base;
+struct passdb;
+struct tls_server;
+
+enum pop3d_tls_level {
+	POP3D_TLS_NONE,		/* no STLS */
+	POP3D_TLS_MAY,		/* STLS offered */
+	POP3D_TLS_ENCRYPT,	/* nothing but CAPA, STLS, QUIT before TLS */
+};
+
+struct pop3d_conn_table;
+
+struct pop3d_server {
+	struct event_base *base;
+	struct tls_server *tls;		/* NULL: no certificate */
+	struct passdb *passdb;
+	char *banner;
+	char *mailbox;			/* imap_mailbox template */
+	char *service;
+	uint64_t timeout;		/* seconds */
+	bool wrappermode;		/* implicit TLS (pop3s) */
+	enum pop3d_tls_level tls_level;
+	bool tls_auth_only;
+	uint64_t fail_delay;		/* seconds */
+	uint64_t fail_delay_limit;
+	uint64_t fail_limit;
+	uint64_t conn_limit;		/* per client address; 0: none */
+	struct pop3d_conn_table *conns;
+	unsigned long sessions;
+	bool draining;
+};
+
+/* Start a session on the accepted socket FD (takes it over). */
+void pop3d_session_start(struct pop3d_server *srv, int fd,
+    const struct sockaddr *sa, socklen_t salen);
+/* Called by a session when it ends (main.c): counts and drain. */
+void pop3d_session_ended(struct pop3d_server *srv, const char *addr);
+/* Count a new connection from ADDR; returns the count including it. */
+unsigned long pop3d_conn_add(struct pop3d_server *srv, const char *addr);
+
+#endif
