@@ -43,6 +43,8 @@ struct imapd_session {
 	char *pending_tag;	/* AUTHENTICATE / IDLE */
 	bool tls;
 	bool closing;
+	struct event *ev_close;	/* waits for the output to leave */
+	unsigned close_polls;
 	unsigned bad_count;
 	char *user;
 	struct mailstore *store;

@@ -69,6 +69,32 @@ imapd_output_pending(const struct imapd_session *s)
 	return evbuffer_get_length(bufferevent_get_output(s->bev));
 }
 
+/* Output not yet handed to the kernel: with STARTTLS the TLS filter
+ * passes it on to the socket's bufferevent below. */
+static size_t
+unsent(struct imapd_session *s)
+{
+	struct bufferevent *under = bufferevent_get_underlying(s->bev);
+	size_t n = imapd_output_pending(s);
+
+	if (under != NULL)
+		n += evbuffer_get_length(bufferevent_get_output(under));
+	return n;
+}
+
+static void
+close_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct imapd_session *s = arg;
+	struct timeval tv = { 0, 20000 };
+
+	if (unsent(s) == 0 || ++s->close_polls > 250) {
+		session_free(s);
+		return;
+	}
+	event_add(s->ev_close, &tv);
+}
+
 bool
 imapd_output_full(const struct imapd_session *s)
 {
@@ -81,8 +107,9 @@ imapd_close_after_output(struct imapd_session *s)
 	s->closing = true;
 	bufferevent_disable(s->bev, EV_READ);
 	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
-	if (imapd_output_pending(s) == 0)
-		session_free(s);
+	if (s->ev_close == NULL)
+		s->ev_close = evtimer_new(s->srv->base, close_check, s);
+	close_check(-1, 0, s);
 }
 
 static void
@@ -104,6 +131,8 @@ session_free(struct imapd_session *s)
 	struct imapd_server *srv = s->srv;
 
 	idle_stop_watch(s);
+	if (s->ev_close != NULL)
+		event_free(s->ev_close);
 	imapd_cmd_release(s);
 	if (s->bev != NULL)
 		bufferevent_free(s->bev);
@@ -238,11 +267,8 @@ write_cb(struct bufferevent *bev, void *arg)
 {
 	struct imapd_session *s = arg;
 
-	if (s->closing) {
-		if (imapd_output_pending(s) == 0)
-			session_free(s);
-		return;
-	}
+	if (s->closing)
+		return;		/* close_check frees the session */
 	if (s->job_active) {
 		imapd_fetch_resume(s);
 		if (!s->job_active && !s->closing)
@@ -256,10 +282,8 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	struct imapd_session *s = arg;
 
 	if (what & BEV_EVENT_TIMEOUT) {
-		if (s->closing) {
-			session_free(s);
+		if (s->closing)
 			return;
-		}
 		imapd_printf(s, "* BYE Idle timeout.\r\n");
 		log_info("timeout after %s from %s", s->user != NULL ?
 		    "login" : "connect", s->addr);
