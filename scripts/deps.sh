@@ -5,7 +5,7 @@
 set -u
 build="meson ninja-build pkg-config gcc libc6-dev libevent-dev libssl-dev liblmdb-dev
 	libpcre2-dev libunbound-dev libcrypt-dev openssl"
-check="$build libcmocka-dev python3 python3-pytest python3-dnslib swaks lmdb-utils"
+check="$build libcmocka-dev python3 python3-pytest python3-dnslib swaks lmdb-utils mutt"
 bench="$build postfix"
 fuzz="$build clang libclang-rt-dev"
 case "${1:-run}" in
