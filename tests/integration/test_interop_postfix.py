@@ -137,13 +137,26 @@ def free_port():
     return p
 
 
+def start_peer(root, cert_dir, **kw):
+    """A started Peer; a port taken between the check and Postfix's bind
+    (other tests run in parallel) makes `postfix start` fail: retry."""
+    for attempt in range(3):
+        root.mkdir(exist_ok=True)
+        peer = Peer(str(root), free_port(), cert_dir, **kw)
+        try:
+            peer.start()
+            return peer
+        except (subprocess.CalledProcessError, RuntimeError):
+            log = peer.log()
+            peer.cleanup()
+            if attempt == 2:
+                raise AssertionError("postfix did not start:\n" + log)
+
+
 @pytest.fixture
 def postfix(tmp_path, selfsigned):
-    root = tmp_path / "postfix"
-    root.mkdir()
     os.chmod(tmp_path, 0o755)
-    peer = Peer(str(root), free_port(), selfsigned)
-    peer.start()
+    peer = start_peer(tmp_path / "postfix", selfsigned)
     yield peer
     peer.cleanup()
 
@@ -202,13 +215,10 @@ def ulak_offers_starttls(inst):
 def test_postfix_to_ulak(running, tmp_path, selfsigned, tls):
     if tls and not ulak_offers_starttls(running):
         pytest.skip("ulak's smtpd does not offer STARTTLS (yet)")
-    root = tmp_path / "postfix-relay"
-    root.mkdir()
     os.chmod(tmp_path, 0o755)
-    peer = Peer(str(root), free_port(), selfsigned,
-                relay_port=running.ports["smtp"],
-                smtp_level="encrypt" if tls else "none")
-    peer.start()
+    peer = start_peer(tmp_path / "postfix-relay", selfsigned,
+                      relay_port=running.ports["smtp"],
+                      smtp_level="encrypt" if tls else "none")
     try:
         data = message("from postfix", "demo@example.test")
         with smtplib.SMTP("127.0.0.1", peer.port, timeout=30) as s:
