@@ -123,7 +123,8 @@ spf_outcome_move(struct spf_outcome *dst, struct spf_outcome *src)
 
 /*
  * Is NAME usable as a query name: 1..253 bytes, labels of 1..63 bytes,
- * no bytes below 0x21 or above 0x7e (RFC 7208 4.3, 4.8).
+ * printable ASCII or spaces (macros can make those), no backslash
+ * (RFC 7208 4.3, 4.8).
  */
 static bool
 name_ok(const char *name)
@@ -141,7 +142,7 @@ name_ok(const char *name)
 			label = 0;
 			continue;
 		}
-		if (ch < 0x21 || ch > 0x7e || ch == '\\')
+		if (ch < 0x20 || ch > 0x7e || ch == '\\')
 			return false;
 		if (++label > 63)
 			return false;
@@ -153,7 +154,8 @@ name_ok(const char *name)
 static bool
 domain_ok(const char *d)
 {
-	return name_ok(d) && d[0] != '[' && strchr(d, '.') != NULL;
+	return name_ok(d) && d[0] != '[' && strchr(d, '.') != NULL &&
+	    strchr(d, ' ') == NULL;
 }
 
 /*
@@ -172,6 +174,55 @@ target_fix(struct buf *b)
 			break;
 		buf_consume(b, (size_t)(dot + 1 - b->data));
 	}
+}
+
+/*
+ * A host name from an MX or PTR record as dns.h writes it (bytes other
+ * than letters, digits, '-' and '_' as \DDD) back in plain text, for a
+ * new query; NULL when it holds a byte no query name may (a dot inside a
+ * label, a control byte, a backslash).
+ */
+static char *
+host_plain(const char *host)
+{
+	struct buf b;
+
+	buf_init(&b, 1024);
+	for (const char *p = host; *p; p++) {
+		int ch = (unsigned char)*p;
+
+		if (*p == '\\') {
+			if (p[1] < '0' || p[1] > '9' || p[2] < '0' ||
+			    p[2] > '9' || p[3] < '0' || p[3] > '9')
+				goto bad;
+			ch = (p[1] - '0') * 100 + (p[2] - '0') * 10 +
+			    (p[3] - '0');
+			p += 3;
+			if (ch == '.' || ch == '\\' || ch < 0x20 || ch > 0x7e)
+				goto bad;
+		}
+		if (buf_append_char(&b, (char)ch) < 0)
+			goto bad;
+	}
+	if (b.len > 0) {
+		char *plain = buf_detach(&b, NULL);
+
+		buf_release(&b);
+		return plain;
+	}
+bad:
+	buf_release(&b);
+	return NULL;
+}
+
+/* Add the plain form of HOST to L (when it has one). */
+static void
+names_add(struct strlist *l, const char *host)
+{
+	char *h = host_plain(host);
+
+	if (h != NULL)
+		strlist_add_owned(l, h);
 }
 
 /* NAME equals DOMAIN or ends in ".DOMAIN", ignoring case. */
@@ -515,7 +566,7 @@ names_from(struct spf_check *c, const struct dns_answer *a)
 	c->name_i = 0;
 	for (size_t i = 0; i < a->n_rr; i++)
 		if (a->rr[i].host != NULL && a->rr[i].host[0] != '\0')
-			strlist_add(&c->names, a->rr[i].host);
+			names_add(&c->names, a->rr[i].host);
 }
 
 /* The record lookup for the top frame answered (RFC 7208 4.4, 4.5). */
@@ -676,7 +727,7 @@ spf_dns_cb(const struct dns_answer *a, void *arg)
 		for (size_t i = 0; i < a->n_rr && i < SPF_MAX_NAMES; i++)
 			if (a->rr[i].host != NULL && a->rr[i].host[0] &&
 			    name_within(a->rr[i].host, c->target))
-				strlist_add(&c->names, a->rr[i].host);
+				names_add(&c->names, a->rr[i].host);
 		if (!next_name(c, OP_PTR_ADDR))
 			term_result(c, false);
 		return;
@@ -706,7 +757,7 @@ spf_dns_cb(const struct dns_answer *a, void *arg)
 				    a->rr[i].host[0] && name_within(
 				    a->rr[i].host, c->p_domain) ==
 				    (pass == 0))
-					strlist_add(&c->names, a->rr[i].host);
+					names_add(&c->names, a->rr[i].host);
 		if (!next_name(c, OP_P_ADDR)) {
 			c->p_done = true;
 			event_active(c->kick, 0, 0);

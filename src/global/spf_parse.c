@@ -509,37 +509,48 @@ parse_cidr(const char *s, unsigned max, unsigned *len_r, size_t *used_r)
 }
 
 /*
+ * If ARG ends in "/" 1*DIGIT (the digits after a last '/'), the offset of
+ * that '/', else -1.  A domain-spec may itself hold '/' (RFC 7208 7.1),
+ * so cidr lengths are taken from the end.
+ */
+static long
+cidr_suffix(const char *arg, size_t len)
+{
+	size_t i = len;
+
+	while (i > 0 && is_digit((unsigned char)arg[i - 1]))
+		i--;
+	if (i == len || i == 0 || arg[i - 1] != '/')
+		return -1;
+	return (long)i - 1;
+}
+
+/*
  * The dual-cidr-length at the end of ARG (a or mx): strips it from ARG
  * and fills the term.  -1 when it is malformed.
  */
 static int
 parse_dual_cidr(char *arg, struct spf_term *t)
 {
-	char *slash = strchr(arg, '/');
-	size_t used;
+	size_t len = strlen(arg), used;
+	long at;
 
 	t->cidr4 = 32;
 	t->cidr6 = 128;
-	if (slash == NULL)
-		return 0;
-	if (slash[1] == '/') {
-		/* only an ip6-cidr-length: "//64" */
-		if (parse_cidr(slash + 1, 128, &t->cidr6, &used) < 0 ||
-		    slash[1 + used] != '\0')
+	at = cidr_suffix(arg, len);
+	if (at > 0 && arg[at - 1] == '/') {
+		/* ip6-cidr-length: "//64" */
+		if (parse_cidr(arg + at, 128, &t->cidr6, &used) < 0)
 			return -1;
-	} else {
-		if (parse_cidr(slash, 32, &t->cidr4, &used) < 0)
-			return -1;
-		if (slash[used] == '/') {
-			size_t u6;
-
-			if (parse_cidr(slash + used + 1, 128, &t->cidr6,
-			    &u6) < 0 || slash[used + 1 + u6] != '\0')
-				return -1;
-		} else if (slash[used] != '\0')
-			return -1;
+		len = (size_t)at - 1;
+		arg[len] = '\0';
+		at = cidr_suffix(arg, len);
 	}
-	*slash = '\0';
+	if (at >= 0) {
+		if (parse_cidr(arg + at, 32, &t->cidr4, &used) < 0)
+			return -1;
+		arg[at] = '\0';
+	}
 	return 0;
 }
 

@@ -7,6 +7,10 @@ records a test gives it.  Built on python3-dnslib.
     dns.add("nomail.test", "MX", "0 .")           # null MX (RFC 7505)
     dns.servfail("broken.test")                    # SERVFAIL for any type
     dns.timeout("slow.test")                       # never answers
+    dns.timeout("half.test", "TXT")                # never answers for TXT
+    dns.add("multi.test", "TXT", ["v=spf1 ", "-all"])  # several strings
+    dns.add("old.test", "SPF", "v=spf1 -all")      # type 99 (RFC 4408)
+    dns.add_rr(RR(...))                            # a dnslib RR as it is
     dns.start()
     dns.address     # "127.0.0.1:PORT", for dns_servers
     dns.queries     # [(name, type), ...] seen so far
@@ -14,7 +18,10 @@ records a test gives it.  Built on python3-dnslib.
 
 Record values use zone-file syntax after the type: A "127.0.0.1", AAAA
 "::1", MX "10 mx.example.test", TXT '"v=spf1 -all"' (or a plain string,
-quoted for you), PTR/CNAME "host.example.test", TLSA "3 1 1 HEX".
+quoted for you), PTR/CNAME "host.example.test", TLSA "3 1 1 HEX".  TXT
+and SPF also take a list of strings (str, UTF-8 encoded, or bytes): one
+record of that many character-strings (an empty list: no strings at
+all, which resolvers may refuse).
 A name with records but none of the asked type answers NOERROR without
 data; an unknown name answers NXDOMAIN.  CNAMEs are followed (at most 8
 steps, so a CNAME loop returns the chain and lets the resolver fail).
@@ -29,7 +36,7 @@ import socket
 import sys
 import threading
 
-from dnslib import DNSLabel, DNSRecord, QTYPE, RCODE, RR, SOA
+from dnslib import DNSLabel, DNSRecord, QTYPE, RCODE, RR, SOA, TXT
 from dnslib.dns import DNSError
 from dnslib.server import BaseResolver, DNSServer
 
@@ -54,7 +61,7 @@ class _Resolver(BaseResolver):
         qtype = QTYPE[q.qtype]
         with o.lock:
             o.queries.append((qname.rstrip("."), qtype))
-            if qname in o.timeouts:
+            if qname in o.timeouts or (qname, qtype) in o.type_timeouts:
                 raise DNSError("test: never answer " + qname)
             reply = request.reply()
             reply.header.ra = 1
@@ -94,6 +101,7 @@ class TestDNS:
         self.records = {}
         self.servfails = set()
         self.timeouts = set()
+        self.type_timeouts = set()
         self.queries = []
         self.lock = threading.Lock()
         self.port = None
@@ -101,6 +109,16 @@ class TestDNS:
 
     def add(self, name, rtype, value, ttl=60):
         rtype = rtype.upper()
+        if rtype == "SPF" and isinstance(value, (str, bytes)):
+            value = [value]
+        if rtype in ("TXT", "SPF") and isinstance(value, (list, tuple)):
+            strings = [v if isinstance(v, bytes) else v.encode("utf-8")
+                       for v in value]
+            rr = RR(_fqdn(name), getattr(QTYPE, rtype), ttl=ttl,
+                    rdata=TXT(strings))
+            with self.lock:
+                self.records.setdefault(_fqdn(name).lower(), []).append(rr)
+            return
         if rtype == "TXT" and not value.startswith('"'):
             value = '"' + value.replace("\\", "\\\\").replace('"', '\\"') \
                 + '"'
@@ -111,19 +129,30 @@ class TestDNS:
         with self.lock:
             self.records.setdefault(_fqdn(name).lower(), []).extend(rrs)
 
+    def add_rr(self, rr):
+        """Add a dnslib RR object as it is (any type, any owner name)."""
+        with self.lock:
+            self.records.setdefault(str(rr.rname).lower(), []).append(rr)
+
     def servfail(self, name):
         with self.lock:
             self.servfails.add(_fqdn(name).lower())
 
-    def timeout(self, name):
+    def timeout(self, name, rtype=None):
+        """Never answer NAME: for any type, or only for RTYPE ("TXT")."""
         with self.lock:
-            self.timeouts.add(_fqdn(name).lower())
+            if rtype is None:
+                self.timeouts.add(_fqdn(name).lower())
+            else:
+                self.type_timeouts.add((_fqdn(name).lower(),
+                                        rtype.upper()))
 
     def clear(self):
         with self.lock:
             self.records.clear()
             self.servfails.clear()
             self.timeouts.clear()
+            self.type_timeouts.clear()
 
     @property
     def address(self):
