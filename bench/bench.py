@@ -7,8 +7,10 @@ and the ratio ulak/reference):
   accept-1, accept-20   smtp-source with 1 and 20 sessions, N messages of
                         SIZE bytes, into ulak and into Postfix (both fsync
                         their queue files); time until smtp-source ends
-  deliver-20            the same, timed until every message is in the
+  deliver-e2e           the same, timed until every message is in the
                         Maildirs (end-to-end)
+  relay-20              smtp-source -> MTA -> smtp-sink (relayhost), 20
+                        sessions, timed until the sink has every message
   idle-sessions         memory per idle SMTP session in one smtpd process
 Usage: bench.py [--messages N] [--size BYTES] [--build DIR]
 """
@@ -114,6 +116,9 @@ class Ulak:
         return subprocess.run([self.bin, "-c", self.dir, *args],
                               capture_output=True, text=True)
 
+    def relay_to(self, port):
+        self.ulak("conf", "-e", f"relayhost=[127.0.0.1]:{port}")
+
     def start(self):
         r = self.ulak("start")
         if r.returncode != 0:
@@ -136,6 +141,30 @@ class Ulak:
                     f"127.0.0.1:{self.port}".encode() in argv:
                 return int(e)
         return None
+
+
+class Sink:
+    """smtp-sink storing each message as a file in DIR (counted)."""
+
+    def __init__(self, root, name):
+        self.dir = os.path.join(root, name)
+        os.makedirs(self.dir)
+        os.chmod(self.dir, 0o777)
+        self.port = free_port()
+        args = ["smtp-sink", "-d", os.path.join(self.dir, "%M."),
+                f"127.0.0.1:{self.port}", "256"]
+        if os.geteuid() == 0:
+            args[1:1] = ["-u", "nobody"]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        wait_banner(self.port)
+
+    def count(self):
+        return len(os.listdir(self.dir))
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
 
 
 def rss_kib(pid):
@@ -187,10 +216,16 @@ def main():
     os.chmod(root, 0o755)
     pf = PostfixPeer(os.path.join(root, "postfix"), free_port())
     u = Ulak(args.build, root)
+    sink_u = Sink(root, "sink-ulak")
+    sink_pf = Sink(root, "sink-postfix")
+    pf_relay = PostfixPeer(os.path.join(root, "postfix-relay"), free_port(),
+                           relay_port=sink_pf.port)
+    u.relay_to(sink_u.port)
     print(f"# make bench: {n} messages of {size} bytes, loopback, "
           f"{os.cpu_count()} cores; higher is better; ratio = ulak/postfix")
     try:
         pf.start()
+        pf_relay.start()
         u.start()
         results = {}
         for sessions in (1, 20):
@@ -213,6 +248,21 @@ def main():
             tu = sum(r[0] for r in results.values()) + u_done
             tp = sum(r[1] for r in results.values()) + pf_done
             report("deliver-e2e", 2 * n / tu, 2 * n / tp)
+        # Relay: smtp-source -> MTA -> smtp-sink, 20 sessions in, timed
+        # until the sink has every message.
+        t0 = time.monotonic()
+        smtp_source(pf_relay.port, 20, n, size, "bench@bench.test",
+                    "user@remote.test")
+        t_pf = wait_count(sink_pf.count, n, t0)
+        t0 = time.monotonic()
+        smtp_source(u.port, 20, n, size, "bench@example.test",
+                    "user@remote.test")
+        t_u = wait_count(sink_u.count, n, t0)
+        if t_pf is None or t_u is None:
+            print(f"relay-20       not complete within {PHASE_TIMEOUT}s: "
+                  f"ulak {sink_u.count()}/{n}, postfix {sink_pf.count()}/{n}")
+        else:
+            report("relay-20", n / t_u, n / t_pf)
         pid = u.smtpd_pid()
         if pid:
             per = idle_sessions(u.port, pid, args.idle)
@@ -221,6 +271,9 @@ def main():
     finally:
         u.stop()
         pf.stop()
+        pf_relay.stop()
+        sink_u.stop()
+        sink_pf.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 
