@@ -21,6 +21,7 @@
 
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <event2/thread.h>
 #include <event2/util.h>
 
 #include "buf.h"
@@ -31,7 +32,7 @@
 #include "smtpd.h"
 #include "smtpd_auth.h"
 #include "smtpd_check.h"
-#include "smtpd_tls.h"
+#include "tls_server.h"
 #include "str.h"
 
 /* Connections per client address (smtpd_client_connection_count_limit). */
@@ -260,8 +261,9 @@ read_tls(struct smtpd_server *srv, struct daemon *d)
 	must = srv->tls_wrapper || srv->tls_level == SMTPD_TLS_ENCRYPT;
 	strlist_init(&chain);
 	config_list(cfg, "smtpd_tls_chain_files", &chain);
-	srv->tls = smtpd_tls_new(config_str(cfg, "smtpd_tls_cert_file"),
-	    config_str(cfg, "smtpd_tls_key_file"), &chain, &error);
+	srv->tls = tls_server_new("smtpd", config_str(cfg,
+	    "smtpd_tls_cert_file"), config_str(cfg, "smtpd_tls_key_file"),
+	    &chain, &error);
 	strlist_release(&chain);
 	if (srv->tls != NULL)
 		return;
@@ -321,6 +323,9 @@ main(int argc, char **argv)
 		    "to serve the network");
 
 	signal(SIGPIPE, SIG_IGN);
+	/* Password hashes are checked on worker threads (smtpd_auth). */
+	if (evthread_use_pthreads() < 0)
+		log_fatal("evthread_use_pthreads failed");
 	srv.base = event_base_new();
 	if (srv.base == NULL)
 		log_fatal("event_base_new failed");
@@ -349,7 +354,7 @@ main(int argc, char **argv)
 	event_free(ev_usr1);
 	event_base_free(srv.base);
 	smtpd_check_free(srv.check);
-	smtpd_tls_free(srv.tls);
+	tls_server_free(srv.tls);
 	smtpd_auth_free(srv.auth);
 	conn_table_free(srv.conns);
 	buf_release(&srv.scratch);

@@ -16,7 +16,7 @@ struct event_base;
 struct smtpd_auth;
 struct smtpd_check;
 struct smtpd_conn_table;
-struct smtpd_tls;
+struct tls_server;
 
 /* smtpd_tls_security_level */
 enum smtpd_tls_level {
@@ -30,7 +30,7 @@ struct smtpd_server {
 	struct event_base *base;
 	struct smtpd_check *check;
 	struct smtpd_conn_table *conns;	/* connections per client address */
-	struct smtpd_tls *tls;	/* NULL: no TLS (no certificate, or none) */
+	struct tls_server *tls;	/* NULL: no TLS (no certificate, or none) */
 	enum smtpd_tls_level tls_level;
 	bool tls_wrapper;	/* smtpd_tls_wrappermode: TLS from byte one */
 	uint64_t starttls_timeout;

@@ -1,8 +1,10 @@
 /*
  * smtpd_auth - the server side of SMTP AUTH (RFC 4954) in smtpd: the
- * PLAIN (RFC 4616) and LOGIN mechanisms, the check of a user name and
- * password against smtpd_sasl_password_maps, and the bookkeeping of
- * failed logins per client address (the growing delay and the limit).
+ * PLAIN (RFC 4616, decoded by src/global/sasl) and LOGIN mechanisms, the
+ * check of a user name and password against smtpd_sasl_password_maps
+ * (src/global/passdb; the slow hash check on a worker thread), and the
+ * bookkeeping of failed logins per client address (the growing delay
+ * and the limit).
  *
  * Everything a client sends here is distrusted: responses are strict
  * base64 of bounded length, the decoded PLAIN message must have exactly
@@ -18,6 +20,7 @@
 
 struct buf;
 struct config;
+struct event_base;
 
 /* RFC 4954 4: a line of the exchange may be 12288 octets long. */
 #define SMTPD_AUTH_LINE_MAX 12288
@@ -31,6 +34,7 @@ enum smtpd_auth_mech {
 /* What the session does next. */
 enum smtpd_auth_result {
 	SMTPD_AUTH_CHALLENGE,	/* send "334 <reply>" and read a line */
+	SMTPD_AUTH_CHECK,	/* name and password known: check them */
 	SMTPD_AUTH_OK,		/* authenticated as the exchange's user */
 	SMTPD_AUTH_FAILED,	/* wrong name or password: 535, counted */
 	SMTPD_AUTH_ABORTED,	/* the client sent "*": 501 5.7.0 */
@@ -44,17 +48,17 @@ struct smtpd_auth_exchange {
 	enum smtpd_auth_mech mech;
 	int step;		/* mechanism-specific */
 	char *user;		/* the login, once known (owned) */
+	char *password;		/* once known (owned, wiped on release) */
 };
 
 struct smtpd_auth;
 
 /*
  * The AUTH service from CFG: smtpd_sasl_password_maps (opened now, while
- * the daemon may still be root), smtpd_sasl_failure_delay,
+ * the daemon may still be root; see passdb.h), smtpd_sasl_failure_delay,
  * smtpd_sasl_failure_delay_limit, smtpd_sasl_failure_limit and
  * anvil_rate_time_unit.  NULL with *error_r when the tables cannot be
- * opened; with no tables at all it is created but never succeeds (every
- * login fails as a temporary error).
+ * opened; with no tables at all it is created but every login fails.
  */
 struct smtpd_auth *smtpd_auth_new(struct config *cfg, const char **error_r);
 void smtpd_auth_free(struct smtpd_auth *a);
@@ -82,13 +86,24 @@ enum smtpd_auth_result smtpd_auth_step(struct smtpd_auth *a,
 void smtpd_auth_exchange_release(struct smtpd_auth_exchange *ex);
 
 /*
- * Strict base64 (RFC 4648 4): the whole of IN[0..LEN), padded, no white
- * space, at most MAX decoded bytes.  Appends to OUT; 0, or -1 on any
- * malformation.  "=" alone decodes to nothing (RFC 4954 4).
+ * After SMTPD_AUTH_CHECK: check EX's user and password without blocking
+ * the event loop.  The table lookup happens now; the hash check on a
+ * worker thread; DONE(CTX, result) is called later from BASE's loop with
+ * SMTPD_AUTH_OK, SMTPD_AUTH_FAILED or SMTPD_AUTH_TEMPFAIL (logged).  The
+ * password is taken out of EX.  Returns the job; when the session ends
+ * first it calls smtpd_auth_job_cancel (DONE is then never called).
+ * NULL when the table lookup failed (logged): a temporary failure.
+ * BASE must be thread-enabled (evthread_use_pthreads before it was made).
  */
-int smtpd_auth_base64_decode(const char *in, size_t len, size_t max,
-    struct buf *out);
-void smtpd_auth_base64_encode(const void *in, size_t len, struct buf *out);
+struct smtpd_auth_job;
+struct smtpd_auth_job *smtpd_auth_check(struct smtpd_auth *a,
+    struct smtpd_auth_exchange *ex, struct event_base *base,
+    void (*done)(void *ctx, enum smtpd_auth_result res), void *ctx);
+void smtpd_auth_job_cancel(struct smtpd_auth_job *job);
+
+/* The same check done at once (blocks for the hash; tests). */
+enum smtpd_auth_result smtpd_auth_verify(struct smtpd_auth *a,
+    struct smtpd_auth_exchange *ex);
 
 /*
  * Failed logins of client ADDR at time NOW: record one more and return

@@ -28,10 +28,12 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "attr.h"
 #include "cidr.h"
+#include "err.h"
 #include "log.h"
 #include "mem.h"
 #include "queue_id.h"
@@ -41,7 +43,7 @@
 #include "smtpd_auth.h"
 #include "smtpd_check.h"
 #include "smtpd_data.h"
-#include "smtpd_tls.h"
+#include "tls_server.h"
 #include "str.h"
 
 /* Input held while a session waits; limits the memory a flood can take. */
@@ -61,6 +63,7 @@ enum sstate {
 #define BUSY_CLEANUP 0x01u	/* waiting for a reply from cleanup */
 #define BUSY_SLEEP 0x02u	/* error replies are being slowed down */
 #define BUSY_TLS 0x04u		/* STARTTLS: flushing the 220, or handshake */
+#define BUSY_AUTH 0x08u		/* a password is being checked */
 
 enum tls_phase {
 	TLS_OFF,		/* plain text, or TLS established */
@@ -152,6 +155,7 @@ struct session {
 	bool in_auth;		/* reading the lines of an AUTH exchange */
 	bool skip_auth;		/* the over-long line is an AUTH line */
 	struct smtpd_auth_exchange ax;
+	struct smtpd_auth_job *auth_job;
 };
 
 static void session_process(struct session *s);
@@ -1216,6 +1220,29 @@ session_reset_for_tls(struct session *s)
 	smtpd_auth_exchange_release(&s->ax);
 }
 
+/* A new server SSL object; smtpd cannot go on without one. */
+static SSL *
+tls_ssl(struct smtpd_server *srv)
+{
+	SSL *ssl = tls_server_ssl_new(srv->tls);
+
+	if (ssl == NULL)
+		log_fatal("SSL_new: %s", tls_server_error());
+	return ssl;
+}
+
+/* OpenSSL's error code E (0: none) as text for the log. */
+static const char *
+tls_error_text(unsigned long e)
+{
+	char text[256];
+
+	if (e == 0)
+		return "lost connection";
+	ERR_error_string_n(e, text, sizeof(text));
+	return err_fmt("%s", text);
+}
+
 /* The handshake is done: TLS is on. */
 static void
 tls_established(struct session *s)
@@ -1228,7 +1255,8 @@ tls_established(struct session *s)
 	s->tls_phase = TLS_OFF;
 	s->busy &= ~BUSY_TLS;
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
-	smtpd_tls_describe(ssl, &srv->scratch);
+	buf_reset(&srv->scratch);
+	tls_server_describe(ssl, &srv->scratch);
 	log_info("%s TLS connection established from %s[%s]: %s",
 	    SSL_session_reused(ssl) ? "Anonymous (resumed)" : "Anonymous",
 	    s->name, s->addr, srv->scratch.data);
@@ -1260,7 +1288,7 @@ tls_switch(struct session *s)
 	bufferevent_setfd(s->bev, -1);
 	bufferevent_free(s->bev);
 	nb = bufferevent_openssl_socket_new(srv->base, fd,
-	    smtpd_tls_ssl_new(srv->tls), BUFFEREVENT_SSL_ACCEPTING,
+	    tls_ssl(srv), BUFFEREVENT_SSL_ACCEPTING,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (nb == NULL)
 		log_fatal("bufferevent_openssl_socket_new failed");
@@ -1322,6 +1350,21 @@ do_starttls(struct session *s, struct smtp_cmd *cmd)
 	bufferevent_disable(s->bev, EV_READ);
 }
 
+static void auth_result(struct session *s, enum smtpd_auth_result res,
+    const struct buf *reply);
+
+/* The password check of the worker thread is done. */
+static void
+auth_checked(void *ctx, enum smtpd_auth_result res)
+{
+	struct session *s = ctx;
+
+	s->auth_job = NULL;
+	s->busy &= ~BUSY_AUTH;
+	auth_result(s, res, NULL);
+	session_process(s);
+}
+
 /* The outcome of an AUTH exchange step (REPLY: the challenge). */
 static void
 auth_result(struct session *s, enum smtpd_auth_result res,
@@ -1337,6 +1380,16 @@ auth_result(struct session *s, enum smtpd_auth_result res,
 	case SMTPD_AUTH_CHALLENGE:
 		/* Not counted: only the exchange's final reply is. */
 		respond(s, -1, "334 %s", reply->data);
+		return;
+	case SMTPD_AUTH_CHECK:
+		/* The hash is slow on purpose: not in the event loop. */
+		s->auth_job = smtpd_auth_check(srv->auth, &s->ax, srv->base,
+		    auth_checked, s);
+		if (s->auth_job == NULL) {
+			auth_result(s, SMTPD_AUTH_TEMPFAIL, NULL);
+			return;
+		}
+		s->busy |= BUSY_AUTH;
 		return;
 	case SMTPD_AUTH_OK:
 		s->sasl_user = xstrdup(s->ax.user);
@@ -1754,9 +1807,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		/* A handshake that fails or stalls ends the session. */
 		why = (what & BEV_EVENT_TIMEOUT) ? "timeout" :
 		    (what & BEV_EVENT_EOF) ? "lost connection" :
-		    bufferevent_get_openssl_error(bev) != 0 ?
-		    smtpd_tls_describe_error(bufferevent_get_openssl_error(
-		    bev)) : "lost connection";
+		    tls_error_text(bufferevent_get_openssl_error(bev));
 		log_info("SSL_accept error from %s[%s]: %s", s->name, s->addr,
 		    why);
 		log_info("%s after %s from %s[%s]", (what & BEV_EVENT_TIMEOUT) ?
@@ -1840,6 +1891,7 @@ session_free(struct session *s)
 	free(s->bdat_err);
 	free(s->sasl_user);
 	smtpd_auth_exchange_release(&s->ax);
+	smtpd_auth_job_cancel(s->auth_job);
 	smtpd_session_ended(s->srv, s->counted_conn ? s->addr : NULL);
 	free(s);
 }
@@ -1873,7 +1925,7 @@ smtpd_session_start(struct smtpd_server *srv, int fd,
 	if (srv->tls_wrapper) {
 		/* RFC 8314: TLS from the first byte; the greeting follows it. */
 		s->bev = bufferevent_openssl_socket_new(srv->base, fd,
-		    smtpd_tls_ssl_new(srv->tls), BUFFEREVENT_SSL_ACCEPTING,
+		    tls_ssl(srv), BUFFEREVENT_SSL_ACCEPTING,
 		    BEV_OPT_CLOSE_ON_FREE);
 		if (s->bev != NULL)
 			bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);

@@ -239,14 +239,56 @@ init_main_cf(const struct init *in, const char **error_r)
 	    "smtpd_tls_cert_file = %s/tls/cert.pem\n"
 	    "smtpd_tls_key_file = %s/tls/key.pem\n"
 	    "smtpd_tls_security_level = may\n"
-	    "smtpd_sasl_auth_enable = yes\n",
+	    "smtpd_sasl_auth_enable = yes\n"
+	    "\n"
+	    "# Senders: an authenticated user may send only as its own\n"
+	    "# addresses (sender_login: NAME@%s belongs to login NAME);\n"
+	    "# nobody outside mynetworks may use our domains without login.\n"
+	    "smtpd_sender_login_maps = regexp:%s/sender_login\n"
+	    "smtpd_sender_restrictions = "
+	    "reject_authenticated_sender_login_mismatch,\n"
+	    "    reject_unauth_local_sender\n",
 	    in->dir, in->dir, in->dir,
 	    in->dir, in->dir, in->dir, in->dir, in->owner,
 	    in->domain, in->domain,
 	    in->dir, in->dir, in->dir, in->dir,
-	    in->domain, in->dir, in->dir);
+	    in->domain, in->dir, in->dir, in->domain, in->dir);
 	rc = init_write(in->dir, "main.cf", &t, 0644, error_r);
 	buf_release(&t);
+	return rc;
+}
+
+/*
+ * sender_login, the regexp table of smtpd_sender_login_maps: the address
+ * NAME@DOMAIN (also NAME+ext@, and @mail.DOMAIN) belongs to login NAME.
+ */
+static int
+init_sender_login(const struct init *in, const char **error_r)
+{
+	struct buf t, re;
+	int rc;
+
+	buf_init(&t, 0);
+	buf_init(&re, 0);
+	for (const char *p = in->domain; *p; p++) {
+		if (*p == '.')
+			buf_append_char(&re, '\\');
+		buf_append_char(&re, *p);
+	}
+	(void)buf_printf(&t,
+	    "# sender_login - who may use which envelope sender address\n"
+	    "# (smtpd_sender_login_maps, a regexp: table; the first matching\n"
+	    "# line wins).  The result is the login, or several separated by\n"
+	    "# commas.  Checked for authenticated clients by\n"
+	    "# reject_authenticated_sender_login_mismatch (main.cf).\n"
+	    "# To let demo send as postmaster, put above the last line:\n"
+	    "#   /^postmaster@%s$/  demo\n"
+	    "\n"
+	    "/^([^+@]+)(\\+[^@]*)?@(mail\\.)?%s$/  ${1}\n",
+	    re.data, re.data);
+	rc = init_write(in->dir, "sender_login", &t, 0644, error_r);
+	buf_release(&t);
+	buf_release(&re);
 	return rc;
 }
 
@@ -649,6 +691,7 @@ init_run(int argc, char **argv)
 		    init_main_cf(&in, &error) < 0 ||
 		    init_master_cf(&in, &error) < 0 ||
 		    init_users(&in, &error) < 0 ||
+		    init_sender_login(&in, &error) < 0 ||
 		    init_aliases(&in, &error) < 0 ||
 		    ulak_tls_selfsigned(cert.data, key.data, host.data,
 		    &error) < 0 || init_chown(&in, &error) < 0) {
@@ -716,6 +759,9 @@ const struct ulak_cmd ulak_cmd_init = {
 	    "    DIR/aliases       postmaster, root, abuse, hostmaster,\n"
 	    "                      webmaster, security and MAILER-DAEMON go to\n"
 	    "                      the first user; built into aliases.db\n"
+	    "    DIR/sender_login  which login may use which sender address\n"
+	    "                      (smtpd_sender_login_maps): NAME@DOMAIN is\n"
+	    "                      NAME's own\n"
 	    "    DIR/users         the mail users, passwd(5) layout\n"
 	    "                      (name:HASH:uid:gid::DIR/home/name:/bin/false)\n"
 	    "                      with yescrypt hashes; named by\n"

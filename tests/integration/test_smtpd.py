@@ -166,7 +166,8 @@ def test_banner_and_ehlo_keywords(srv):
     assert code == 250
     lines = msg.decode().split("\n")
     assert lines[0] == HOST
-    assert lines[1:] == ["PIPELINING", "SIZE 10240000", "VRFY",
+    # No AUTH before TLS (smtpd_tls_auth_only = yes); test_tls_auth.py.
+    assert lines[1:] == ["PIPELINING", "SIZE 10240000", "VRFY", "STARTTLS",
                          "ENHANCEDSTATUSCODES", "8BITMIME", "DSN",
                          "SMTPUTF8", "CHUNKING"]
     c.quit()
@@ -190,12 +191,13 @@ def test_basic_commands(srv):
     assert r.expect("EXPN staff", 502).startswith("502 5.5.2")
     assert r.expect("FOO bar", 502) == \
         "502 5.5.2 Error: command not recognized"
-    assert r.expect("STARTTLS", 502).startswith("502 5.5.1")
+    assert r.expect("AUTH PLAIN x", 503) == \
+        "503 5.5.1 Error: authentication not enabled"
     assert r.expect("QUIT", 221) == "221 2.0.0 Bye"
     assert r.closed()
     log = wait_for(lambda: "disconnect from" in srv.log() and srv.log())
     assert "connect from unknown[127.0.0.1]" in log
-    assert ("disconnect from unknown[127.0.0.1] helo=1 starttls=0/1 "
+    assert ("disconnect from unknown[127.0.0.1] helo=1 auth=0/1 "
             "rset=1 noop=1 vrfy=1/3 expn=0/1 help=1 quit=1 unknown=0/1 "
             "commands=6/11") in log
 

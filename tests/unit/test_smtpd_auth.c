@@ -1,8 +1,9 @@
 /*
- * Unit tests for src/smtpd/smtpd_auth: strict base64, the PLAIN and LOGIN
- * exchanges against a passwd-file (right, wrong and unknown logins,
- * malformed messages, cancel), and the failed-login delay and limit.  The
- * module belongs to the smtpd executable, so it is compiled in here.
+ * Unit tests for src/smtpd/smtpd_auth: the PLAIN and LOGIN exchanges
+ * against a passwd-file (right, wrong and unknown logins, malformed
+ * messages, cancel), the check on a worker thread, and the failed-login
+ * delay and limit.  The module belongs to the smtpd executable, so it is
+ * compiled in here.  (Base64 and PLAIN parsing: test_sasl.)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,72 +14,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <crypt.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+
 #include "../../src/smtpd/smtpd_auth.c"
 #include "file.h"
-
-static void
-test_base64(void **state)
-{
-	static const struct {
-		const char *in;
-		const char *out;	/* NULL: refused */
-		size_t outlen;
-	} t[] = {
-		{ "=", "", 0 },
-		{ "", "", 0 },
-		{ "AGRlbW8AcHc=", "\0demo\0pw", 8 },
-		{ "YQ==", "a", 1 },
-		{ "YWI=", "ab", 2 },
-		{ "YWJj", "abc", 3 },
-		{ "YQ=", NULL, 0 },		/* not a multiple of 4 */
-		{ "YQ", NULL, 0 },
-		{ "Y===", NULL, 0 },		/* too much padding */
-		{ "YQ==YWJj", NULL, 0 },	/* data after padding */
-		{ "YR==", NULL, 0 },		/* non-zero unused bits */
-		{ "YWJ=", NULL, 0 },
-		{ "YW Jj", NULL, 0 },		/* white space */
-		{ "YW\nJj", NULL, 0 },
-		{ "YWJ*", NULL, 0 },
-		{ "=YWJ", NULL, 0 },
-		{ "YWJjZA==", "abcd", 4 },
-	};
-
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		struct buf out;
-		int r;
-
-		buf_init(&out, 0);
-		r = smtpd_auth_base64_decode(t[i].in, strlen(t[i].in), 100,
-		    &out);
-		if (t[i].out == NULL) {
-			if (r == 0)
-				fail_msg("case %zu (%s) accepted", i, t[i].in);
-		} else {
-			if (r != 0)
-				fail_msg("case %zu (%s) refused", i, t[i].in);
-			assert_int_equal(out.len, t[i].outlen);
-			assert_memory_equal(out.data, t[i].out, out.len);
-			/* And back (but "=" encodes as nothing). */
-			buf_reset(&out);
-			smtpd_auth_base64_encode(t[i].out, t[i].outlen, &out);
-			if (t[i].outlen > 0)
-				assert_string_equal(out.data, t[i].in);
-		}
-		buf_release(&out);
-	}
-	/* The limit on the decoded size. */
-	{
-		struct buf out;
-
-		buf_init(&out, 0);
-		assert_int_equal(smtpd_auth_base64_decode("YWJjZA==", 8, 3,
-		    &out), -1);
-		buf_reset(&out);
-		assert_int_equal(smtpd_auth_base64_decode("YWJjZA==", 8, 4,
-		    &out), 0);
-		buf_release(&out);
-	}
-}
 
 struct fixture {
 	char dir[64];
@@ -154,8 +95,16 @@ b64(const void *p, size_t n)
 	if (b64buf.data == NULL)
 		buf_init(&b64buf, 0);
 	buf_reset(&b64buf);
-	smtpd_auth_base64_encode(p, n, &b64buf);
+	sasl_base64_encode(p, n, &b64buf);
 	return b64buf.data;
+}
+
+/* CHECK results are checked at once (smtpd_auth_verify). */
+static enum smtpd_auth_result
+done(struct smtpd_auth *a, struct smtpd_auth_exchange *ex,
+    enum smtpd_auth_result r)
+{
+	return r == SMTPD_AUTH_CHECK ? smtpd_auth_verify(a, ex) : r;
 }
 
 static void
@@ -190,16 +139,16 @@ test_plain(void **state)
 		enum smtpd_auth_result r;
 
 		/* As an initial response ... */
-		r = smtpd_auth_start(f->a, &ex, "PLAIN", b64(t[i].msg,
-		    t[i].len), &reply);
+		r = done(f->a, &ex, smtpd_auth_start(f->a, &ex, "PLAIN",
+		    b64(t[i].msg, t[i].len), &reply));
 		if (r != t[i].res)
 			fail_msg("case %zu: got %d", i, (int)r);
 		/* ... and after an empty challenge. */
 		assert_int_equal(smtpd_auth_start(f->a, &ex, "plain", NULL,
 		    &reply), SMTPD_AUTH_CHALLENGE);
 		assert_string_equal(reply.data, "");
-		r = smtpd_auth_step(f->a, &ex, b64(t[i].msg, t[i].len),
-		    &reply);
+		r = done(f->a, &ex, smtpd_auth_step(f->a, &ex,
+		    b64(t[i].msg, t[i].len), &reply));
 		if (r != t[i].res)
 			fail_msg("case %zu (challenge): got %d", i, (int)r);
 	}
@@ -213,6 +162,15 @@ test_plain(void **state)
 	    &reply), SMTPD_AUTH_BAD_MECH);
 	assert_int_equal(smtpd_auth_start(f->a, &ex, "PLAIN", "=", &reply),
 	    SMTPD_AUTH_FAILED);
+	/* A 256-byte password is longer than RFC 4616 allows. */
+	{
+		char msg[300];
+
+		memset(msg, 'x', sizeof(msg));
+		memcpy(msg, "\0demo\0", 6);
+		assert_int_equal(smtpd_auth_start(f->a, &ex, "PLAIN",
+		    b64(msg, 6 + 256), &reply), SMTPD_AUTH_FAILED);
+	}
 	smtpd_auth_exchange_release(&ex);
 	buf_release(&reply);
 }
@@ -233,23 +191,26 @@ test_login(void **state)
 	    SMTPD_AUTH_CHALLENGE);
 	assert_string_equal(reply.data, "UGFzc3dvcmQ6");
 	assert_int_equal(smtpd_auth_step(f->a, &ex, b64("secret", 6),
-	    &reply), SMTPD_AUTH_OK);
+	    &reply), SMTPD_AUTH_CHECK);
 	assert_string_equal(ex.user, "demo");
+	assert_string_equal(ex.password, "secret");
+	assert_int_equal(smtpd_auth_verify(f->a, &ex), SMTPD_AUTH_OK);
+	assert_null(ex.password);
 
 	/* The user name as an initial response. */
 	assert_int_equal(smtpd_auth_start(f->a, &ex, "LOGIN", b64("demo", 4),
 	    &reply), SMTPD_AUTH_CHALLENGE);
 	assert_string_equal(reply.data, "UGFzc3dvcmQ6");
-	assert_int_equal(smtpd_auth_step(f->a, &ex, b64("wrong", 5), &reply),
-	    SMTPD_AUTH_FAILED);
+	assert_int_equal(done(f->a, &ex, smtpd_auth_step(f->a, &ex,
+	    b64("wrong", 5), &reply)), SMTPD_AUTH_FAILED);
 
 	/* A bad name still gets the password prompt, then fails. */
 	assert_int_equal(smtpd_auth_start(f->a, &ex, "LOGIN", NULL, &reply),
 	    SMTPD_AUTH_CHALLENGE);
 	assert_int_equal(smtpd_auth_step(f->a, &ex, b64("de\0mo", 5), &reply),
 	    SMTPD_AUTH_CHALLENGE);
-	assert_int_equal(smtpd_auth_step(f->a, &ex, b64("secret", 6),
-	    &reply), SMTPD_AUTH_FAILED);
+	assert_int_equal(done(f->a, &ex, smtpd_auth_step(f->a, &ex,
+	    b64("secret", 6), &reply)), SMTPD_AUTH_FAILED);
 
 	/* Cancel and garbage at each step. */
 	assert_int_equal(smtpd_auth_start(f->a, &ex, "LOGIN", NULL, &reply),
@@ -306,20 +267,21 @@ test_no_table(void **state)
 	const char *error = NULL;
 
 	memset(&ex, 0, sizeof(ex));
-	config_set(cfg, "smtpd_sasl_password_maps", "passwd-file:/nonexistent/users");
+	config_set(cfg, "smtpd_sasl_password_maps",
+	    "passwd-file:/nonexistent/users");
 	assert_null(smtpd_auth_new(cfg, &error));
 	assert_non_null(strstr(error, "smtpd_sasl_password_maps: "));
 	config_set(cfg, "smtpd_sasl_password_maps", "");
-	a = smtpd_auth_new(cfg, &error);
-	assert_non_null(a);
 	buf_init(&reply, 0);
 	buf_init(&logged, 0);
 	log_capture(&logged);
-	assert_int_equal(smtpd_auth_start(a, &ex, "PLAIN", b64("\0a\0b", 4),
-	    &reply), SMTPD_AUTH_TEMPFAIL);
+	a = smtpd_auth_new(cfg, &error);
 	log_capture(NULL);
+	assert_non_null(a);
 	assert_non_null(strstr(logged.data, "smtpd_sasl_password_maps is "
 	    "empty"));
+	assert_int_equal(done(a, &ex, smtpd_auth_start(a, &ex, "PLAIN",
+	    b64("\0a\0b", 4), &reply)), SMTPD_AUTH_FAILED);
 	smtpd_auth_exchange_release(&ex);
 	smtpd_auth_free(a);
 	buf_release(&reply);
@@ -327,15 +289,87 @@ test_no_table(void **state)
 	config_free(cfg);
 }
 
+struct thread_result {
+	struct event_base *base;
+	enum smtpd_auth_result res;
+	int calls;
+};
+
+static void
+thread_done(void *ctx, enum smtpd_auth_result res)
+{
+	struct thread_result *t = ctx;
+
+	t->res = res;
+	t->calls++;
+	event_base_loopbreak(t->base);
+}
+
+/* The check on a worker thread, answered in the loop; and cancelled. */
+static void
+test_worker_thread(void **state)
+{
+	struct fixture *f = *state;
+	struct smtpd_auth_exchange ex;
+	struct thread_result t = { NULL, SMTPD_AUTH_CHALLENGE, 0 };
+	struct smtpd_auth_job *job;
+	struct buf reply;
+	static const char *const pw[] = { "secret", "nope" };
+	static const enum smtpd_auth_result want[] = { SMTPD_AUTH_OK,
+		SMTPD_AUTH_FAILED };
+
+	assert_int_equal(evthread_use_pthreads(), 0);
+	t.base = event_base_new();
+	memset(&ex, 0, sizeof(ex));
+	buf_init(&reply, 0);
+	for (size_t i = 0; i < 2; i++) {
+		char msg[32];
+		int n = snprintf(msg, sizeof(msg), "%cdemo%c%s", 0, 0, pw[i]);
+
+		assert_int_equal(smtpd_auth_start(f->a, &ex, "PLAIN",
+		    b64(msg, (size_t)n), &reply), SMTPD_AUTH_CHECK);
+		t.calls = 0;
+		job = smtpd_auth_check(f->a, &ex, t.base, thread_done, &t);
+		assert_non_null(job);
+		assert_null(ex.password);
+		{
+			/* Keeps the loop waiting; thread_done breaks it. */
+			struct timeval tv = { 30, 0 };
+
+			event_base_loopexit(t.base, &tv);
+		}
+		event_base_dispatch(t.base);
+		assert_int_equal(t.calls, 1);
+		assert_int_equal(t.res, want[i]);
+	}
+	/* Cancelled: the callback never comes, the job is freed. */
+	assert_int_equal(smtpd_auth_start(f->a, &ex, "PLAIN",
+	    b64("\0demo\0secret", 12), &reply), SMTPD_AUTH_CHECK);
+	t.calls = 0;
+	job = smtpd_auth_check(f->a, &ex, t.base, thread_done, &t);
+	smtpd_auth_job_cancel(job);
+	{
+		struct timeval tv = { 2, 0 };
+
+		event_base_loopexit(t.base, &tv);
+		event_base_dispatch(t.base);
+	}
+	assert_int_equal(t.calls, 0);
+	smtpd_auth_exchange_release(&ex);
+	buf_release(&reply);
+	event_base_free(t.base);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_base64),
 		cmocka_unit_test_setup_teardown(test_plain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_login, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
 		cmocka_unit_test(test_no_table),
+		cmocka_unit_test_setup_teardown(test_worker_thread, setup,
+		    teardown),
 	};
 
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
