@@ -159,6 +159,14 @@ static const struct config_param_def config_param_table[] = {
 	{ "dmarc_enforce", CONFIG_TYPE_BOOL, "yes", 0,
 	    "[ulak] Apply the sender domain's DMARC policy: reject for "
 	    "p=reject, hold for p=quarantine; no: only record the result." },
+	{ "dmarc_public_suffix_list", CONFIG_TYPE_STR, "/usr/share/publicsuffix/public_suffix_list.dat", 0,
+	    "[ulak] The Public Suffix List file (Debian package "
+	    "publicsuffix) that finds a domain's organizational domain "
+	    "for DMARC (RFC 7489 3.2)." },
+	{ "dmarc_report_data", CONFIG_TYPE_BOOL, "yes", 0,
+	    "[ulak] Append one line per DMARC-evaluated message to "
+	    "$data_directory/dmarc-reports.log, the data of aggregate "
+	    "reports (docs/spf-dmarc.md)." },
 	{ "dns_servers", CONFIG_TYPE_LIST, "", 0,
 	    "[ulak] DNS servers the resolver asks (\"address\", "
 	    "\"address@port\" or \"address:port\"); empty: those of /etc/resolv.conf." },
@@ -636,10 +644,10 @@ static const struct config_param_def config_param_table[] = {
 	    "Offer SMTPUTF8 (RFC 6531)." },
 	{ "soft_bounce", CONFIG_TYPE_BOOL, "no", 0,
 	    "Turn every bounce into a deferral (for testing a new setup)." },
-	{ "spf_reject_on", CONFIG_TYPE_LIST, "fail", 0,
-	    "[ulak] SPF results (RFC 7208) of MAIL FROM that are "
-	    "rejected: fail, softfail, permerror; empty: only record "
-	    "them." },
+	{ "spf_reject_on", CONFIG_TYPE_STR, "fail", 0,
+	    "[ulak] Which SPF results (RFC 7208) of MAIL FROM check_spf "
+	    "rejects: fail (fail only), softfail (fail and softfail) or "
+	    "never (only record them in Received-SPF:)." },
 	{ "strict_rfc821_envelopes", CONFIG_TYPE_BOOL, "no", 0,
 	    "Require <> around MAIL FROM and RCPT TO addresses and "
 	    "nothing else." },

@@ -29,6 +29,7 @@ const struct ulak_cmd *const ulak_cmds[] = {
 	&ulak_cmd_passwd,
 	&ulak_cmd_dkim,
 	&ulak_cmd_spf,
+	&ulak_cmd_dmarc,
 	NULL,
 };
 

@@ -45,6 +45,7 @@ extern const struct ulak_cmd ulak_cmd_queue;
 extern const struct ulak_cmd ulak_cmd_passwd;
 extern const struct ulak_cmd ulak_cmd_dkim;
 extern const struct ulak_cmd ulak_cmd_spf;
+extern const struct ulak_cmd ulak_cmd_dmarc;
 
 /* The subcommands in the order `ulak --help` lists them; NULL-terminated. */
 extern const struct ulak_cmd *const ulak_cmds[];
