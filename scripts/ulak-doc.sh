@@ -6,7 +6,7 @@
 set -eu
 ulak=${1:-build}/ulak
 [ -x "$ulak" ] || { echo "usage: $0 BUILD_DIR (no $ulak)" >&2; exit 2; }
-cmds="init conf map aliases check start stop reload status queue sendmail passwd dkim"
+cmds="init conf map aliases check start stop reload status queue sendmail passwd dkim spf dmarc"
 
 cat <<'MD'
 # The `ulak` command
