@@ -629,3 +629,28 @@ def test_ulak_passwd_new_user_can_log_in(running):
     assert r.returncode == 2
     r = running.run("passwd", "bob", input="")
     assert r.returncode == 1 and "no password given" in r.stderr
+
+
+def test_certificate_reread_on_reload(running, ulak_bin, tmp_path):
+    def served_cert():
+        with smtplib.SMTP_SSL("127.0.0.1", running.ports["submissions"],
+                              context=tls_context(), timeout=15) as s:
+            return s.sock.getpeercert(binary_form=True)
+    old = served_cert()
+    # A new key and certificate, made by `ulak init` elsewhere.
+    other = tmp_path / "other"
+    r = subprocess.run([str(ulak_bin), "init", str(other), "--ports",
+                        "0", "--domain", "other.example"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    for name in ("cert.pem", "key.pem"):
+        target = running.dir / "tls" / name
+        st = target.stat()
+        target.write_bytes((other / "tls" / name).read_bytes())
+        os.chown(target, st.st_uid, st.st_gid)
+    # Until the reload the running smtpd keeps what it read at start.
+    assert served_cert() == old
+    assert running.run("reload").returncode == 0
+    new = wait_for(lambda: (c := served_cert()) != old and c, timeout=30,
+                   what="the new certificate")
+    assert b"other.example" in new
