@@ -76,6 +76,11 @@ struct queue_writer {
 	char *tmp_path;
 	char *final_path;
 	char *incoming;
+	char *queue_dir;
+	char *final_dir;	/* incoming/ or hold/ */
+	char *filter;		/* content_filter, or NULL */
+	bool rewrite;		/* the envelope changed after it was written */
+	char *old_tmp_path;	/* after a rewrite: the first file */
 	char id[QUEUE_ID_SIZE];
 	int fd;
 	time_t arrival;
@@ -133,6 +138,8 @@ queue_writer_open(const char *queue_dir, const char **error_r)
 	w->tmp_path = buf_detach(&path, NULL);
 	buf_release(&path);
 	w->incoming = xstrndup(w->tmp_path, strlen(queue_dir) + 9);
+	w->queue_dir = xstrdup(queue_dir);
+	w->final_dir = xstrdup(w->incoming);
 	/* The inode is unique among the live files of the queue file system. */
 	queue_id_new(w->id, (uint64_t)st.st_ino);
 	buf_init(&path, 0);
@@ -214,7 +221,6 @@ queue_writer_add_rcpt(struct queue_writer *w, const char *address,
 	size_t start = w->rcpts.len;
 	const char *err = "envelope too large";
 
-	writer_check_open(w, "queue_writer_add_rcpt");
 	if (*address == '\0') {
 		*error_r = err_fmt("empty recipient address");
 		return -1;
@@ -234,7 +240,65 @@ queue_writer_add_rcpt(struct queue_writer *w, const char *address,
 		return -1;
 	}
 	w->rcpt_count++;
+	if (w->envelope_done)
+		w->rewrite = true;
 	return 0;
+}
+
+void
+queue_writer_clear_rcpts(struct queue_writer *w)
+{
+	buf_reset(&w->rcpts);
+	w->rcpt_count = 0;
+	if (w->envelope_done)
+		w->rewrite = true;
+}
+
+size_t
+queue_writer_rcpt_count(const struct queue_writer *w)
+{
+	return w->rcpt_count;
+}
+
+int
+queue_writer_set_filter(struct queue_writer *w, const char *filter,
+    const char **error_r)
+{
+	struct buf tmp;
+	const char *err;
+
+	buf_init(&tmp, 0);
+	if (filter == NULL || *filter == '\0' || strchr(filter, ':') == NULL ||
+	    attr_encode(&tmp, "content_filter", filter, &err) < 0 ||
+	    tmp.len > QUEUE_LINE_MAX + 1) {
+		buf_release(&tmp);
+		*error_r = "content_filter must be transport:nexthop and fit "
+		    "one line";
+		return -1;
+	}
+	buf_release(&tmp);
+	free(w->filter);
+	w->filter = xstrdup(filter);
+	if (w->envelope_done)
+		w->rewrite = true;
+	return 0;
+}
+
+void
+queue_writer_set_folder(struct queue_writer *w, const char *folder)
+{
+	struct buf path;
+
+	if (strcmp(folder, "incoming") != 0 && strcmp(folder, "hold") != 0)
+		log_panic("queue_writer_set_folder: bad folder %s", folder);
+	free(w->final_dir);
+	free(w->final_path);
+	buf_init(&path, 0);
+	(void)buf_printf(&path, "%s/%s", w->queue_dir, folder);
+	w->final_dir = buf_detach(&path, NULL);
+	(void)buf_printf(&path, "%s/%s", w->final_dir, w->id);
+	w->final_path = buf_detach(&path, NULL);
+	buf_release(&path);
 }
 
 static int
@@ -250,41 +314,68 @@ writer_flush(struct queue_writer *w, const char **error_r)
 	return 0;
 }
 
+/*
+ * Append the envelope, up to and with the empty line, to OUT with
+ * content length LEN; *DIGITS_R gets the offset in OUT of the length's
+ * digits.  A file with a content_filter is version 2 (version 1 readers
+ * would not know the field); all others stay version 1.
+ */
 static int
-writer_envelope(struct queue_writer *w, const char **error_r)
+envelope_build(struct queue_writer *w, struct buf *out, uint64_t len,
+    size_t *digits_r, const char **error_r)
 {
 	const char *err;
 
-	if (w->envelope_done)
-		return 0;
-	w->envelope_done = true;
-	(void)buf_printf(&w->out, MAGIC "%d\narrival_time=%lld\n",
-	    QUEUE_FILE_VERSION, (long long)w->arrival);
+	(void)buf_printf(out, MAGIC "%d\narrival_time=%lld\n",
+	    w->filter != NULL ? QUEUE_FILE_VERSION_FILTER : QUEUE_FILE_VERSION,
+	    (long long)w->arrival);
 	for (int f = 0; f < QUEUE_FIELD_COUNT; f++) {
 		const char *v = w->fields[f];
 
 		if (v == NULL && f == QUEUE_SENDER)
 			v = "";	/* checked at commit */
 		if (v != NULL &&
-		    attr_encode(&w->out, field_names[f], v, &err) < 0)
-			return writer_fail(w, error_r, err);
+		    attr_encode(out, field_names[f], v, &err) < 0) {
+			*error_r = err;
+			return -1;
+		}
 	}
 	if (w->ret != QUEUE_RET_NONE)
-		(void)buf_printf(&w->out, "ret=%s\n",
+		(void)buf_printf(out, "ret=%s\n",
 		    w->ret == QUEUE_RET_FULL ? "full" : "hdrs");
 	if (w->flags != 0)
-		(void)buf_printf(&w->out, "flags=%s%s%s\n",
+		(void)buf_printf(out, "flags=%s%s%s\n",
 		    (w->flags & QUEUE_FLAG_8BITMIME) ? "8bitmime" : "",
 		    w->flags == (QUEUE_FLAG_8BITMIME | QUEUE_FLAG_SMTPUTF8) ?
 		    "," : "",
 		    (w->flags & QUEUE_FLAG_SMTPUTF8) ? "smtputf8" : "");
-	(void)buf_append(&w->out, w->rcpts.data, w->rcpts.len);
-	buf_release(&w->rcpts);
-	buf_init(&w->rcpts, 0);
-	(void)buf_append_str(&w->out, "content_length=");
-	w->length_offset = w->written + w->out.len;
+	if (w->filter != NULL &&
+	    attr_encode(out, "content_filter", w->filter, &err) < 0) {
+		*error_r = err;
+		return -1;
+	}
+	(void)buf_append(out, w->rcpts.data, w->rcpts.len);
+	(void)buf_append_str(out, "content_length=");
+	*digits_r = out->len;
+	(void)buf_printf(out, "%0*llu\n\n", LENGTH_DIGITS,
+	    (unsigned long long)len);
+	return 0;
+}
+
+static int
+writer_envelope(struct queue_writer *w, const char **error_r)
+{
+	size_t digits;
+	size_t start = w->out.len;
+
+	if (w->envelope_done)
+		return 0;
+	w->envelope_done = true;
+	/* The recipients stay in memory, for a rewrite (writer_rewrite). */
+	if (envelope_build(w, &w->out, 0, &digits, error_r) < 0)
+		return writer_fail(w, error_r, *error_r);
 	/* A placeholder of the right width; the real length is written at commit. */
-	(void)buf_printf(&w->out, "%0*d\n\n", LENGTH_DIGITS, 0);
+	w->length_offset = w->written + start + (digits - start);
 	return 0;
 }
 
@@ -322,6 +413,13 @@ writer_free(struct queue_writer *w)
 	free(w->tmp_path);
 	free(w->final_path);
 	free(w->incoming);
+	free(w->queue_dir);
+	free(w->final_dir);
+	free(w->filter);
+	if (w->old_tmp_path != NULL) {
+		(void)unlink(w->old_tmp_path);
+		free(w->old_tmp_path);
+	}
 	free(w);
 }
 
@@ -332,6 +430,83 @@ queue_writer_abort(struct queue_writer *w)
 		return;
 	(void)unlink(w->tmp_path);
 	writer_free(w);
+}
+
+/* Copy LEN bytes from FROM at offset OFF to the end of TO. */
+static int
+copy_range(int from, uint64_t off, int to, uint64_t len)
+{
+	char chunk[WRITE_CHUNK];
+
+	while (len > 0) {
+		size_t want = len < sizeof(chunk) ? (size_t)len : sizeof(chunk);
+		ssize_t got = pread(from, chunk, want, (off_t)off);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			if (got == 0)
+				errno = EIO;	/* the file shrank */
+			return -1;
+		}
+		if (file_write_full(to, chunk, (size_t)got) < 0)
+			return -1;
+		off += (uint64_t)got;
+		len -= (uint64_t)got;
+	}
+	return 0;
+}
+
+/*
+ * The envelope changed after the content was started (recipients,
+ * content_filter): write a new temporary file with the new envelope and
+ * a copy of the content, and let it replace the old one under the same
+ * queue ID.  The old file stays linked until the new one has its final
+ * name, so no other live file can get the ID's inode meanwhile; after
+ * that the ID's time part keeps it unique (docs/queue-format.md).
+ */
+static int
+writer_rewrite(struct queue_writer *w, const char **error_r)
+{
+	struct buf path, env;
+	uint64_t old_off = w->length_offset + LENGTH_DIGITS + 2;
+	size_t digits;
+	int fd;
+
+	buf_init(&path, 0);
+	(void)buf_printf(&path, "%s/.tmp-XXXXXX", w->incoming);
+	fd = mkostemp(path.data, O_CLOEXEC);
+	if (fd < 0) {
+		buf_release(&path);
+		return writer_fail(w, error_r, err_fmt("create queue file "
+		    "in %s: %s", w->incoming, strerror(errno)));
+	}
+	buf_init(&env, 0);
+	if (envelope_build(w, &env, w->content_len, &digits, error_r) < 0 ||
+	    file_write_full(fd, env.data, env.len) < 0 ||
+	    copy_range(w->fd, old_off, fd, w->content_len) < 0 ||
+	    buf_printf(&w->out, END_PREFIX "%0*llu\n", LENGTH_DIGITS,
+	    (unsigned long long)w->content_len) < 0 ||
+	    file_write_full(fd, w->out.data, w->out.len) < 0) {
+		const char *why = err_fmt("rewrite %s: %s", path.data,
+		    strerror(errno));
+
+		buf_reset(&w->out);
+		(void)unlink(path.data);
+		close(fd);
+		buf_release(&path);
+		buf_release(&env);
+		return writer_fail(w, error_r, why);
+	}
+	buf_reset(&w->out);
+	buf_release(&env);
+	/* The old temporary file is unlinked after the rename (commit). */
+	close(w->fd);
+	w->fd = fd;
+	w->old_tmp_path = w->tmp_path;
+	w->tmp_path = buf_detach(&path, NULL);
+	buf_release(&path);
+	return 0;
 }
 
 static int
@@ -352,14 +527,21 @@ writer_finish(struct queue_writer *w, const char **error_r)
 	    (unsigned long long)w->content_len);
 	if (writer_flush(w, error_r) < 0)
 		return -1;
-	(void)snprintf(digits, sizeof(digits), "%0*llu", LENGTH_DIGITS,
-	    (unsigned long long)w->content_len);
-	do {
-		n = pwrite(w->fd, digits, LENGTH_DIGITS, (off_t)w->length_offset);
-	} while (n < 0 && errno == EINTR);
-	if (n != LENGTH_DIGITS)
-		return writer_fail(w, error_r, err_fmt("write %s: %s",
-		    w->tmp_path, n < 0 ? strerror(errno) : "short write"));
+	if (w->rewrite) {
+		if (writer_rewrite(w, error_r) < 0)
+			return -1;
+	} else {
+		(void)snprintf(digits, sizeof(digits), "%0*llu", LENGTH_DIGITS,
+		    (unsigned long long)w->content_len);
+		do {
+			n = pwrite(w->fd, digits, LENGTH_DIGITS,
+			    (off_t)w->length_offset);
+		} while (n < 0 && errno == EINTR);
+		if (n != LENGTH_DIGITS)
+			return writer_fail(w, error_r, err_fmt("write %s: %s",
+			    w->tmp_path, n < 0 ? strerror(errno) :
+			    "short write"));
+	}
 	if (fsync(w->fd) < 0)
 		return writer_fail(w, error_r, err_fmt("fsync %s: %s",
 		    w->tmp_path, strerror(errno)));
@@ -372,7 +554,7 @@ writer_finish(struct queue_writer *w, const char **error_r)
 	if (rename(w->tmp_path, w->final_path) < 0)
 		return writer_fail(w, error_r, err_fmt("rename %s to %s: %s",
 		    w->tmp_path, w->final_path, strerror(errno)));
-	if (file_fsync_dir(w->incoming, error_r) < 0) {
+	if (file_fsync_dir(w->final_dir, error_r) < 0) {
 		/*
 		 * Not known to be durable: the client will be told to try
 		 * again, so the file must go, or the message would be
@@ -410,6 +592,8 @@ struct queue_file {
 	enum queue_ret ret;
 	unsigned flags;
 	char *fields[QUEUE_FIELD_COUNT];
+	char *filter;		/* content_filter (version 2), or NULL */
+	unsigned version;
 	struct queue_rcpt *rcpts;
 	uint64_t *mark_offsets;
 	size_t rcpt_count;
@@ -643,6 +827,17 @@ parse_line(struct queue_file *qf, struct reader *r, enum parse_state *state,
 			free(value);
 			return 0;
 		}
+		if (strcmp(name, "content_filter") == 0) {
+			if (qf->version < QUEUE_FILE_VERSION_FILTER ||
+			    qf->filter != NULL || strchr(value, ':') == NULL) {
+				*error_r = qf->version < QUEUE_FILE_VERSION_FILTER ?
+				    "content_filter in a version 1 file" :
+				    "bad or duplicate content_filter";
+				goto fail;
+			}
+			qf->filter = value;
+			return 0;
+		}
 		if (strcmp(name, "flags") == 0) {
 			if (qf->flags != 0 || parse_flags(value, &qf->flags) < 0) {
 				*error_r = "bad or duplicate flags";
@@ -772,11 +967,13 @@ parse_envelope(struct queue_file *qf, const char **error_r)
 			*error_r = "bad version line";
 			goto out;
 		}
-		if (version != QUEUE_FILE_VERSION) {
+		if (version != QUEUE_FILE_VERSION &&
+		    version != QUEUE_FILE_VERSION_FILTER) {
 			*error_r = err_fmt("unsupported queue file version %llu",
 			    (unsigned long long)version);
 			goto out;
 		}
+		qf->version = (unsigned)version;
 	}
 	for (;;) {
 		n = reader_next(&r, &err);
@@ -911,6 +1108,7 @@ queue_file_close(struct queue_file *qf)
 		close(qf->fd);
 	for (int f = 0; f < QUEUE_FIELD_COUNT; f++)
 		free(qf->fields[f]);
+	free(qf->filter);
 	for (size_t i = 0; i < qf->rcpt_count; i++) {
 		free(qf->rcpts[i].address);
 		free(qf->rcpts[i].orcpt);
@@ -933,6 +1131,12 @@ queue_file_get(const struct queue_file *qf, enum queue_field field)
 	if ((unsigned)field >= QUEUE_FIELD_COUNT)
 		log_panic("queue_file_get: bad field %d", (int)field);
 	return qf->fields[field];
+}
+
+const char *
+queue_file_filter(const struct queue_file *qf)
+{
+	return qf->filter;
 }
 
 time_t

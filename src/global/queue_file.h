@@ -25,6 +25,8 @@
 #include "queue_id.h"
 
 #define QUEUE_FILE_VERSION 1
+/* The version of files with a content_filter field (readers take both). */
+#define QUEUE_FILE_VERSION_FILTER 2
 /* Longest envelope line before its LF. */
 #define QUEUE_LINE_MAX 8192
 /* Largest envelope (all lines up to and with the empty line). */
@@ -107,6 +109,26 @@ void queue_writer_set_flags(struct queue_writer *w, unsigned flags);
 int queue_writer_add_rcpt(struct queue_writer *w, const char *address,
     const char *orcpt, unsigned notify, const char **error_r);
 /*
+ * Late envelope changes, allowed also after the content was started (the
+ * header and body checks of cleanup decide them while the content
+ * streams): they make commit write the file once more with the new
+ * envelope and a copy of the content, under the same queue ID.
+ *
+ * queue_writer_add_rcpt may then be called as well.  clear_rcpts drops
+ * every recipient (REDIRECT: clear, then add the new one).
+ * set_filter records a content filter "transport:nexthop" (qmgr routes
+ * every recipient there; the file becomes version 2); -1 with error_r
+ * when FILTER has no ':' or is too long.  set_folder makes commit put the
+ * file into FOLDER ("incoming" or "hold"; anything else is a broken
+ * contract: panic) - no rewrite needed for that.
+ */
+void queue_writer_clear_rcpts(struct queue_writer *w);
+size_t queue_writer_rcpt_count(const struct queue_writer *w);
+int queue_writer_set_filter(struct queue_writer *w, const char *filter,
+    const char **error_r);
+void queue_writer_set_folder(struct queue_writer *w, const char *folder);
+
+/*
  * Append message content (headers and body as received, dot-unstuffed).
  * Streams to disk; memory use does not grow with the content.  The first
  * call writes the envelope.  -1 with error_r on a write error (ENOSPC,
@@ -115,8 +137,8 @@ int queue_writer_add_rcpt(struct queue_writer *w, const char *address,
 int queue_writer_write_content(struct queue_writer *w, const void *data,
     size_t len, const char **error_r);
 /*
- * Finish the file: end line, fsync, rename to incoming/<ID>, fsync of
- * incoming/.  On success copies the ID to ID_R and returns 0: the message
+ * Finish the file: end line, fsync, rename to incoming/<ID> (or the
+ * folder set_folder chose), fsync of that folder.  On success copies the ID to ID_R and returns 0: the message
  * is on stable storage.  On failure (also: no sender set, no recipient)
  * returns -1 with error_r and leaves no file behind.  Either way W is freed.
  */
@@ -152,6 +174,8 @@ const char *queue_file_id(const struct queue_file *qf);
 /* A string field, or NULL when absent (QUEUE_SENDER is never NULL). */
 const char *queue_file_get(const struct queue_file *qf, enum queue_field field);
 time_t queue_file_arrival(const struct queue_file *qf);
+/* The content_filter "transport:nexthop" (version 2 files), or NULL. */
+const char *queue_file_filter(const struct queue_file *qf);
 enum queue_ret queue_file_ret(const struct queue_file *qf);
 unsigned queue_file_flags(const struct queue_file *qf);
 size_t queue_file_rcpt_count(const struct queue_file *qf);

@@ -396,8 +396,8 @@ test_garbled(void **state)
 	static const struct {
 		const char *from, *to, *error;
 	} t[] = {
-		{ "ulak-queue-file 1", "ulak-queue-file 2",
-		    "unsupported queue file version 2" },
+		{ "ulak-queue-file 1", "ulak-queue-file 3",
+		    "unsupported queue file version 3" },
 		{ "ulak-queue-file 1", "ulak-queue-file x", "bad version line" },
 		{ "ulak-queue-file 1", "ulak-queue-file ", "bad version line" },
 		{ "ulak-queue-file 1", "From sender", "not a queue file" },
