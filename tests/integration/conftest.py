@@ -171,8 +171,34 @@ def open_path_for_daemons(path):
 
 
 @pytest.fixture
-def instance(ulak_bin, tmp_path):
-    open_path_for_daemons(tmp_path)
+def daemon_tmp(tmp_path):
+    """A fresh folder the daemons can reach, removed after the test.
+
+    Not under tmp_path: pytest keeps /tmp/pytest-of-USER at mode 0700 and
+    resets it whenever a pytest session starts, and as root the daemons
+    run as mail_owner, which must traverse to the instance."""
+    import shutil
+    import tempfile
+    top = pathlib.Path(tempfile.mkdtemp(prefix="ulak-test-"))
+    top.chmod(0o755)
+    (tmp_path / "instance").symlink_to(top)
+    yield top
+    shutil.rmtree(top, ignore_errors=True)
+
+
+@pytest.fixture
+def instance(ulak_bin, daemon_tmp):
+    top = daemon_tmp
+    inst = None
+    try:
+        inst = _instance(ulak_bin, top)
+        yield inst
+    finally:
+        if inst is not None:
+            inst.stop()      # in case the test started it and failed
+
+
+def _instance(ulak_bin, tmp_path):
     base = free_port_base()
     folder = tmp_path / "inst"
     password = secrets.token_urlsafe(12)

@@ -10,8 +10,7 @@ import time
 
 import pytest
 
-from conftest import Instance, free_port_base, open_path_for_daemons, \
-    run_ulak
+from conftest import Instance, free_port_base, run_ulak
 
 
 def wait_for(cond, timeout=30.0, what="condition", inst=None):
@@ -26,12 +25,11 @@ def wait_for(cond, timeout=30.0, what="condition", inst=None):
 
 
 @pytest.fixture
-def tut(ulak_bin, tmp_path):
+def tut(ulak_bin, daemon_tmp):
     """An instance with two users (request, demo), set up as in the
     tutorial: mydestination without $mydomain, a local_recipients table
     that only holds request@$myhostname."""
-    open_path_for_daemons(tmp_path)
-    folder = tmp_path / "inst"
+    folder = daemon_tmp / "inst"
     pw = secrets.token_urlsafe(12)
     r = run_ulak(ulak_bin, "init", folder, "--ports", free_port_base(),
                  "--user", f"demo:{pw}", "--user", f"request:{pw}")
