@@ -24,6 +24,9 @@
 #include "str.h"
 
 #define DKIM_MAX_TAGS 64
+
+static int dkim_sig_canon(struct dkim_sig *sig, const char *v, size_t n,
+    const char **error_r);
 /* DER SubjectPublicKeyInfo of an 8192-bit RSA key, with room to spare. */
 #define DKIM_KEY_P_MAX 1200
 
@@ -40,6 +43,20 @@ dkim_status_name(enum dkim_status s)
 	case DKIM_PERMERROR: return "permerror";
 	}
 	return "permerror";
+}
+
+int
+dkim_canon_parse(const char *text, enum dkim_canon *h, enum dkim_canon *b,
+    const char **error_r)
+{
+	struct dkim_sig sig;
+
+	memset(&sig, 0, sizeof(sig));
+	if (dkim_sig_canon(&sig, text, strlen(text), error_r) < 0)
+		return -1;
+	*h = sig.hcanon;
+	*b = sig.bcanon;
+	return 0;
 }
 
 const char *

@@ -75,6 +75,14 @@ enum dkim_key_type {
 	DKIM_KEY_ED25519,
 };
 
+/*
+ * Parse "simple", "relaxed", "H/B" (dkim_canonicalization, --canon) into
+ * *H and *B (a lone word is the header's; the body's is then simple, as
+ * in c=).  -1 with *error_r otherwise.
+ */
+int dkim_canon_parse(const char *text, enum dkim_canon *h, enum dkim_canon *b,
+    const char **error_r);
+
 /* "pass", "fail", ... as in Authentication-Results (RFC 8601). */
 const char *dkim_status_name(enum dkim_status s);
 /* "rsa-sha256", "ed25519-sha256", "rsa-sha1". */

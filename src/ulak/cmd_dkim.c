@@ -229,26 +229,12 @@ dkim_sign_run(int argc, char **argv)
 		case 'k':
 			keyfile = optarg;
 			break;
-		case 'C': {
-			char *slash = strchr(optarg, '/');
-			const char *hc = optarg, *bc = "simple";
-
-			if (slash != NULL) {
-				*slash = '\0';
-				bc = slash + 1;
-			}
-			if ((strcmp(hc, "simple") != 0 &&
-			    strcmp(hc, "relaxed") != 0) ||
-			    (strcmp(bc, "simple") != 0 &&
-			    strcmp(bc, "relaxed") != 0))
-				return ulak_usage(&ulak_cmd_dkim, "--canon is "
-				    "simple|relaxed[/simple|relaxed]");
-			p.hcanon = strcmp(hc, "relaxed") == 0 ?
-			    DKIM_CANON_RELAXED : DKIM_CANON_SIMPLE;
-			p.bcanon = strcmp(bc, "relaxed") == 0 ?
-			    DKIM_CANON_RELAXED : DKIM_CANON_SIMPLE;
+		case 'C':
+			if (dkim_canon_parse(optarg, &p.hcanon, &p.bcanon,
+			    &error) < 0)
+				return ulak_usage(&ulak_cmd_dkim, "--canon: %s "
+				    "(simple|relaxed[/simple|relaxed])", error);
 			break;
-		}
 		case 'H':
 			p.headers = optarg;
 			break;

@@ -82,6 +82,22 @@ test_base64(void **state)
 			assert_memory_equal(b.data, cases[i].out, b.len);
 		}
 	}
+	{
+		enum dkim_canon h, bc;
+
+		assert_int_equal(dkim_canon_parse("relaxed", &h, &bc, &error),
+		    0);
+		assert_int_equal(h, DKIM_CANON_RELAXED);
+		assert_int_equal(bc, DKIM_CANON_SIMPLE);
+		assert_int_equal(dkim_canon_parse("simple/relaxed", &h, &bc,
+		    &error), 0);
+		assert_int_equal(h, DKIM_CANON_SIMPLE);
+		assert_int_equal(bc, DKIM_CANON_RELAXED);
+		assert_int_equal(dkim_canon_parse("relaxed/", &h, &bc, &error),
+		    -1);
+		assert_string_equal(error, "unknown canonicalization "
+		    "c=relaxed/");
+	}
 	buf_reset(&b);
 	dkim_base64_encode((const unsigned char *)"fooba", 5, &b);
 	assert_string_equal(b.data, "Zm9vYmE=");
