@@ -442,3 +442,64 @@ def test_ulak_signs_opendkim_verifies(ulak_bin, tmp_path, zone, ktype, bits,
     signed.write_bytes(r.stdout.replace(b"Hi.", b"Ho."))
     out = opendkim(conf, "v", signed)
     assert "dkim=fail" in out and "succeeded" not in out, out
+
+
+# ---- Perl's Mail::DKIM (libmail-dkim-perl), a third implementation ----
+
+MAIL_DKIM_VERIFY = r"""
+use strict; use warnings;
+use Mail::DKIM::Verifier; use Net::DNS::Resolver; use Mail::DKIM::DNS;
+Mail::DKIM::DNS::resolver(Net::DNS::Resolver->new(
+    nameservers => ['127.0.0.1'], port => $ARGV[0], recurse => 1));
+my $v = Mail::DKIM::Verifier->new();
+local $/; my $msg = <STDIN>; $msg =~ s/\r?\n/\r\n/g;
+$v->PRINT($msg); $v->CLOSE;
+print $_->selector, " ", $_->result, " ", ($_->result_detail // ""), "\n"
+    for $v->signatures;
+"""
+
+MAIL_DKIM_SIGN = r"""
+use strict; use warnings;
+use Mail::DKIM::Signer;
+my ($keyfile, $sel, $canon) = @ARGV;
+my $s = Mail::DKIM::Signer->new(Algorithm => "rsa-sha256", Method => $canon,
+    Domain => "example.test", Selector => $sel, KeyFile => $keyfile);
+local $/; my $msg = <STDIN>; $msg =~ s/\r?\n/\r\n/g;
+$s->PRINT($msg); $s->CLOSE;
+print $s->signature->as_string, "\r\n", $msg;
+"""
+
+
+def have_mail_dkim():
+    return shutil.which("perl") and subprocess.run(
+        ["perl", "-MMail::DKIM::Verifier", "-MNet::DNS", "-e", "1"],
+        capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not have_mail_dkim(), reason="libmail-dkim-perl missing")
+@pytest.mark.parametrize("canon", ["relaxed", "simple"])
+def test_mail_dkim_both_ways(ulak_bin, tmp_path, zone, inst, canon):
+    key, rec = keygen(ulak_bin, tmp_path, "example.test", "pl")
+    publish(zone, "pl._domainkey.example.test", rec)
+    (tmp_path / "v.pl").write_text(MAIL_DKIM_VERIFY)
+    (tmp_path / "s.pl").write_text(MAIL_DKIM_SIGN)
+    port = zone.address.rsplit(":", 1)[1]
+    # ulak signs, Mail::DKIM verifies through the test DNS server
+    r = run(ulak_bin, "dkim", "sign", "--domain", "example.test",
+            "--selector", "pl", "--key", key, "--canon",
+            f"{canon}/{canon}", data=MESSAGE)
+    assert r.returncode == 0
+    v = subprocess.run(["perl", tmp_path / "v.pl", port], input=r.stdout,
+                       capture_output=True, timeout=60)
+    assert v.stdout.decode().splitlines() == ["pl pass pass"], v
+    v = subprocess.run(["perl", tmp_path / "v.pl", port],
+                       input=r.stdout.replace(b"Hi.", b"Ho."),
+                       capture_output=True, timeout=60)
+    assert v.stdout.decode().startswith("pl fail"), v
+    # Mail::DKIM signs, ulak verifies
+    s = subprocess.run(["perl", tmp_path / "s.pl", key, "pl", canon],
+                       input=MESSAGE, capture_output=True, timeout=60)
+    assert s.returncode == 0, s.stderr
+    rc, lines = verify_lines(ulak_bin, inst, s.stdout)
+    assert rc == 0 and lines[0].startswith(
+        "dkim=pass header.d=example.test header.s=pl"), lines
