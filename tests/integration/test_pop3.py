@@ -227,7 +227,6 @@ def test_deletion_only_at_quit(pop):
     # The connection drops without QUIT: nothing is deleted.
     p.sock.close()
     p.file.close()
-    time.sleep(0.2)
     p = wait_for(lambda: try_login(pop), what="lock released")
     assert p.stat()[0] == 3
     p.dele(1)
@@ -313,12 +312,26 @@ def test_auth_plain(pop):
     p.quit()
 
 
-def test_wrong_password_slowed_logged_limited(pop):
-    pop.set(pop3d_auth_failure_delay="1s", pop3d_auth_failure_limit="2")
-    pop.run("reload")
-    # reload restarts the daemons; wait until the new pop3d answers.
-    time.sleep(0.5)
-    pop.wait_port(pop.ports["pop3"])
+@pytest.fixture
+def configured(instance):
+    """An instance started after the test's main.cf changes: call
+    configured(name=value, ...)."""
+    started = []
+
+    def start(**params):
+        instance.set(**params)
+        instance.start()
+        instance.wait_port(instance.ports["pop3"])
+        started.append(instance)
+        return instance
+    yield start
+    for inst in started:
+        inst.stop()
+
+
+def test_wrong_password_slowed_logged_limited(configured):
+    pop = configured(pop3d_auth_failure_delay="1s",
+                     pop3d_auth_failure_limit="2")
     p = connect(pop)
     p.user(pop.user)
     t0 = time.monotonic()
@@ -449,3 +462,69 @@ def test_mail_delivered_by_ulak(pop):
     p.dele(1)
     p.quit()
     assert files(pop) == []
+
+
+def test_plaintext_allowed_when_configured(configured):
+    pop = configured(pop3d_tls_auth_only="no")
+    put(pop, MSGS[0])
+    p = connect(pop, tls=False)
+    caps = p.capa()
+    assert "USER" in caps and "STLS" in caps and "SASL" in caps
+    p.user(pop.user)
+    p.pass_(pop.password)
+    assert p.stat()[0] == 1
+    p.quit()
+    assert "method=USER, rip=127.0.0.1\n" in pop.log()
+
+
+def test_security_level_encrypt(configured):
+    pop = configured(pop3d_tls_security_level="encrypt")
+    p = connect(pop, tls=False)
+    assert "STLS" in p.capa()
+    with pytest.raises(poplib.error_proto, match="Issue STLS first"):
+        p.user(pop.user)
+    with pytest.raises(poplib.error_proto, match="Issue STLS first"):
+        p._shortcmd("AUTH PLAIN")
+    p.stls(tls_context())
+    p.user(pop.user)
+    p.pass_(pop.password)
+    p.quit()
+
+
+def test_security_level_none(configured):
+    pop = configured(pop3d_tls_security_level="none",
+                     pop3d_tls_auth_only="no")
+    p = connect(pop, tls=False)
+    assert "STLS" not in p.capa()
+    with pytest.raises(poplib.error_proto, match="not available"):
+        p._shortcmd("STLS")
+    p.quit()
+
+
+def test_connection_count_limit(configured):
+    pop = configured(pop3d_client_connection_count_limit="2")
+    a = Raw(pop.ports["pop3"])
+    assert a.line().startswith("+OK")
+
+    def second():
+        # wait_port's probe may still be counted for a moment.
+        b = Raw(pop.ports["pop3"])
+        if b.line().startswith("+OK"):
+            return b
+        b.sock.close()
+        return None
+    b = wait_for(second, what="a second session")
+    c = Raw(pop.ports["pop3"])
+    assert c.line() == ("-ERR [SYS/TEMP] Too many connections from your "
+                        "address")
+    assert c.closed()
+    a.send("QUIT\r\n")
+    assert a.line().startswith("+OK")
+    assert a.closed()
+
+    def fourth():
+        d = Raw(pop.ports["pop3"])
+        ok = d.line().startswith("+OK")
+        d.sock.close()
+        return ok
+    wait_for(fourth, what="a slot after QUIT")
