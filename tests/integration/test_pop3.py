@@ -270,6 +270,13 @@ def test_in_use_lock(pop):
     b.user(pop.user)
     with pytest.raises(poplib.error_proto, match=r"\[IN-USE\]"):
         b.pass_(pop.password)
+    # The pop3s service is another pop3d process: locked out as well.
+    c = poplib.POP3_SSL("127.0.0.1", pop.ports["pop3s"],
+                        context=tls_context(), timeout=15)
+    c.user(pop.user)
+    with pytest.raises(poplib.error_proto, match=r"\[IN-USE\]"):
+        c.pass_(pop.password)
+    c.quit()
     # Still in AUTHORIZATION: may try again once A is done.
     a.quit()
     assert b.pass_(pop.password).startswith(b"+OK")
