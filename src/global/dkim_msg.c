@@ -14,6 +14,12 @@
 #include "mem.h"
 #include "str.h"
 
+/*
+ * Field selection costs (names in h=) x (fields) per signature: a header
+ * of a million one-letter fields must not make that quadratic work.
+ */
+#define DKIM_MAX_FIELDS 2000
+
 void
 dkim_msg_init(struct dkim_msg *m, size_t header_max,
     dkim_msg_header_fn *header_fn, dkim_msg_body_fn *body_fn, void *ctx)
@@ -47,6 +53,11 @@ dkim_msg_field_done(struct dkim_msg *m)
 	if (!m->have_field)
 		return;
 	m->have_field = false;
+	if (m->n_fields >= DKIM_MAX_FIELDS) {
+		m->too_big = true;
+		buf_reset(&m->field);
+		return;
+	}
 	m->fields = xreallocarray(m->fields, m->n_fields + 1,
 	    sizeof(*m->fields));
 	f = &m->fields[m->n_fields++];

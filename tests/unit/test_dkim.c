@@ -923,6 +923,21 @@ test_limits(void **state)
 	assert_string_equal(r[0].reason, "header too large to verify");
 	dkim_verify_free(v);
 
+	/* Too many fields (quadratic selection work): the same. */
+	buf_reset(&msg);
+	buf_append_str(&msg, "DKIM-Signature: v=1; a=rsa-sha256; "
+	    "d=example.com; s=s; h=from; bh=AAAA; b=AAAA\n");
+	for (int i = 0; i < 2000; i++)
+		buf_append_str(&msg, "a:\n");
+	buf_append_str(&msg, "From: a@example.com\n\nbody\n");
+	v = dkim_verify_new(NULL);
+	dkim_verify_feed(v, msg.data, msg.len);
+	dkim_verify_end(v);
+	r = dkim_verify_results(v, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(r[0].reason, "header too large to verify");
+	dkim_verify_free(v);
+
 	/* No signature: none; a message without header and body. */
 	v = dkim_verify_new(NULL);
 	dkim_verify_feed(v, "From: a@b\n", 10);
