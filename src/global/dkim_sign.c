@@ -276,6 +276,26 @@ dkim_sign_feed(struct dkim_sign *s, const char *data, size_t len)
 	dkim_msg_feed(&s->msg, data, len);
 }
 
+/* i=: [local]@domain, domain d= or below it, local part plain text. */
+static bool
+dkim_sign_identity_ok(const char *i, const char *d)
+{
+	const char *at = strrchr(i, '@');
+	size_t il, dl = strlen(d);
+
+	if (at == NULL)
+		return false;
+	for (const char *p = i; p < at; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == ';' || *p == '=')
+			return false;
+	at++;
+	il = strlen(at);
+	if (!dkim_name_valid(at))
+		return false;
+	return str_casecmp(at, d) == 0 || (il > dl && at[il - dl - 1] == '.' &&
+	    str_casecmp(at + il - dl, d) == 0);
+}
+
 /* Split a colon list into lower-case names, without duplicates. */
 static void
 dkim_names(const char *list, struct strlist *out)
@@ -401,6 +421,12 @@ dkim_sign_finish(struct dkim_sign *s, const char *eol, struct buf *out,
 	}
 	if (s->p.key == NULL) {
 		*error_r = "no signing key";
+		return -1;
+	}
+	if (s->identity != NULL && !dkim_sign_identity_ok(s->identity,
+	    s->domain)) {
+		*error_r = "the identity i= is not LOCAL@DOMAIN with DOMAIN the "
+		    "signing domain or a subdomain of it";
 		return -1;
 	}
 	for (size_t j = 0; j < s->msg.n_fields; j++)

@@ -1006,6 +1006,17 @@ test_select_and_oversign(void **state)
 	assert_int_equal(dkim_sign_finish(s, "\n", &out, &error), -1);
 	assert_string_equal(error, "the message has no From: field to sign");
 	dkim_sign_free(s);
+	p.identity = "joe@example.org";
+	s = dkim_sign_new(&p);
+	dkim_sign_feed(s, "From: a@example.com\n\nb\n", 23);
+	assert_int_equal(dkim_sign_finish(s, "\n", &out, &error), -1);
+	assert_true(str_has_prefix(error, "the identity i= is not"));
+	dkim_sign_free(s);
+	p.identity = "@mail.example.com";
+	s = dkim_sign_new(&p);
+	dkim_sign_feed(s, "From: a@example.com\n\nb\n", 23);
+	assert_int_equal(dkim_sign_finish(s, "\n", &out, &error), 0);
+	dkim_sign_free(s);
 	p.selector = "bad/selector";
 	s = dkim_sign_new(&p);
 	dkim_sign_feed(s, "From: a@example.com\n\nb\n", 23);
