@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "hbc.h"
 #include "queue_file.h"
 #include "str.h"
 
@@ -31,6 +32,11 @@ struct cleanup_cfg {
 	bool always_add_missing_headers;
 	int ipc_timeout_ms;		/* read timeout on a client */
 	bool verbose;			/* log more */
+	/* Header and body checks (cleanup_msg.c, docs/content-checks.md). */
+	struct hbc_tables *hbc;		/* NULL: none configured */
+	bool hbc_broken;		/* a table failed to open: defer all */
+	uint64_t body_checks_size_limit;
+	bool disable_mime_input_processing;
 };
 
 /* The reply cleanup gives for one message. */

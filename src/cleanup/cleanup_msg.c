@@ -3,8 +3,11 @@
  * envelope addresses completed with $myorigin, a Received: header in
  * front, Message-ID:/Date:/From: added where a local submission lacks
  * them, unqualified header addresses of local submissions completed,
- * message_size_limit, header_size_limit and hopcount_limit enforced; the
- * reply is "queued" only after the file is durable (queue_writer_commit).
+ * message_size_limit, header_size_limit and hopcount_limit enforced,
+ * header and body checks applied (header_checks, mime_header_checks,
+ * nested_header_checks, body_checks over a streaming MIME walk, see
+ * docs/content-checks.md); the reply is "queued" only after the file is
+ * durable (queue_writer_commit).
  *
  * Distrusts the content completely (it comes from the network through
  * smtpd, or from any local user through pickup): headers are parsed with
@@ -19,14 +22,19 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "err.h"
+#include "hbc.h"
 #include "log.h"
 #include "mem.h"
+#include "mime_stream.h"
 #include "rfc822_build.h"
 #include "str.h"
 
-enum cleanup_state {
-	CLEANUP_STATE_HEADERS,
-	CLEANUP_STATE_BODY,
+/* What a check decided for the line it looked at. */
+enum check_result {
+	CHECK_KEEP,	/* emit the line as it is */
+	CHECK_DROP,	/* IGNORE */
+	CHECK_REPLACE,	/* emit m->replace instead */
 };
 
 struct cleanup_msg {
@@ -38,15 +46,24 @@ struct cleanup_msg {
 	char dsn[16];
 	char reason[256];
 	size_t n_rcpts;
-	enum cleanup_state state;
 	bool started;			/* Received: written */
 	struct buf sender;		/* qualified envelope sender */
 	struct buf first_rcpt;		/* qualified, for "for <...>" */
-	struct buf line;		/* header line being assembled */
-	bool line_overflow;
-	struct buf hdr;			/* logical header being assembled */
-	bool hdr_truncated;
+	struct mime_stream *ms;		/* the content, line by line */
+	bool primary_sep;		/* the primary header's empty line is next */
 	uint64_t size;			/* content bytes received */
+	/* Header and body checks. */
+	bool checking;			/* tables to consult, no final verdict yet */
+	bool discard;			/* DISCARD: answer success, queue nothing */
+	bool rejected_by_check;		/* REJECT: already logged */
+	bool hold;			/* HOLD: commit into hold/ */
+	char *redirect;			/* REDIRECT address (the last one wins) */
+	char *filter;			/* FILTER transport:nexthop (the last one) */
+	struct strlist bcc;		/* BCC addresses */
+	struct buf key;			/* the text looked up */
+	struct buf value;		/* the table's answer */
+	struct buf prepend;		/* PREPEND lines to emit before the line */
+	struct buf replace;		/* REPLACE text */
 	unsigned hops;
 	bool have_msgid, have_date, have_from;
 	char *message_id;		/* for the log */
@@ -119,7 +136,7 @@ emit(struct cleanup_msg *m, const void *data, size_t len)
 {
 	const char *error;
 
-	if (m->status != 0 || m->w == NULL)
+	if (m->status != 0 || m->w == NULL || m->discard)
 		return;
 	if (!m->started)
 		emit_received(m);
@@ -182,6 +199,8 @@ cleanup_parse_notify(const char *s, unsigned *notify_r)
 	return rc;
 }
 
+static struct mime_stream *msg_stream_new(struct cleanup_msg *m);
+
 struct cleanup_msg *
 cleanup_msg_begin(const struct cleanup_cfg *cfg,
     const struct cleanup_env *env)
@@ -191,11 +210,15 @@ cleanup_msg_begin(const struct cleanup_cfg *cfg,
 
 	m->cfg = cfg;
 	m->env = env;
-	m->state = CLEANUP_STATE_HEADERS;
 	buf_init(&m->sender, 0);
 	buf_init(&m->first_rcpt, 0);
-	buf_init(&m->line, 0);
-	buf_init(&m->hdr, 0);
+	buf_init(&m->key, 0);
+	buf_init(&m->value, 0);
+	buf_init(&m->prepend, 0);
+	buf_init(&m->replace, 0);
+	strlist_init(&m->bcc);
+	m->ms = msg_stream_new(m);
+	m->checking = cfg->hbc != NULL;
 	(void)str_copy(m->id, sizeof(m->id), "NOQUEUE");
 	/* RFC 5321 4.1.1.3 / Postfix append_at_myorigin: envelope addresses
 	 * without a domain are completed, whoever sent them. */
@@ -221,6 +244,8 @@ cleanup_msg_begin(const struct cleanup_cfg *cfg,
 		queue_writer_set_arrival(m->w, env->arrival);
 	queue_writer_set_ret(m->w, env->ret);
 	queue_writer_set_flags(m->w, env->flags);
+	if (cfg->hbc_broken)
+		msg_fail(m, 4, "4.3.5", "Server configuration error");
 	return m;
 bad:
 	log_warning("%s: bad envelope: %s", m->id, error);
@@ -275,21 +300,18 @@ msg_add_missing(const struct cleanup_msg *m)
 	return m->env->rewrite_headers || m->cfg->always_add_missing_headers;
 }
 
-/* A complete logical header (with its CRLF) is in m->hdr: act on it. */
+/*
+ * A complete field H[0..LEN) (CRLF line ends) of the primary header, after
+ * the checks: count hops, note what is there, complete addresses, emit.
+ */
 static void
-header_done(struct cleanup_msg *m)
+header_done(struct cleanup_msg *m, const char *h, size_t len)
 {
-	const char *h = m->hdr.data;
-	size_t len = m->hdr.len;
 	size_t name_len = rfc822_header_name_len(h, len);
 	const char *colon;
 
 	if (len == 0)
 		return;
-	if (m->hdr_truncated)
-		log_warning("%s: header longer than header_size_limit=%llu "
-		    "bytes truncated", m->id,
-		    (unsigned long long)m->cfg->header_size_limit);
 	colon = memchr(h, ':', len);
 	if ((name_len == 8 && str_ncasecmp(h, "Received", 8) == 0) ||
 	    (name_len == 12 && str_ncasecmp(h, "Delivered-To", 12) == 0)) {
@@ -336,15 +358,13 @@ header_done(struct cleanup_msg *m)
 	emit(m, h, len);
 }
 
-/* End of the header block: flush and add what is missing. */
+
+/* End of the primary header block: add what is missing. */
 static void
 headers_end(struct cleanup_msg *m)
 {
 	struct buf b;
 
-	header_done(m);
-	buf_reset(&m->hdr);
-	m->state = CLEANUP_STATE_BODY;
 	if (!msg_add_missing(m))
 		return;
 	buf_init(&b, 0);
@@ -368,174 +388,430 @@ headers_end(struct cleanup_msg *m)
 }
 
 /*
- * One complete header-block line (LINE[0..LEN), without its line end;
- * HAD_EOL: it had one).
+ * One Postfix-style log line for a check that fired:
+ * "ID: reject: header Subject: x from NAME[ADDR]; from=<s> to=<r>
+ * proto=ESMTP helo=<h>: 5.7.1 text".  LINE is message text: escaped.
  */
 static void
-header_line(struct cleanup_msg *m, const char *line, size_t len, bool had_eol)
+hbc_log(struct cleanup_msg *m, const char *what, const char *where,
+    const char *line, size_t len, const char *dsn, const char *text)
 {
-	if (memchr(line, '\0', len) != NULL) {
-		/* Nothing downstream can represent this header faithfully. */
-		msg_fail(m, 5, "5.6.0", "Malformed message header: it "
-		    "contains a NUL byte");
-		return;
-	}
-	if (len == 0 && had_eol) {
-		/* The empty line that ends the header block. */
-		headers_end(m);
-		emit_str(m, "\r\n");
-		return;
-	}
-	if ((line[0] == ' ' || line[0] == '\t') && m->hdr.len > 0) {
-		/* RFC 5322 2.2.3: folded continuation of the header. */
-	} else if (rfc822_header_name_len(line, len) > 0) {
-		header_done(m);
-		buf_reset(&m->hdr);
-		m->hdr_truncated = false;
-	} else {
-		/*
-		 * Not a header: the body starts without its empty line.  Put
-		 * one in, so the added headers stay headers.
-		 */
-		headers_end(m);
-		emit_str(m, "\r\n");
-		emit(m, line, len);
-		emit_str(m, had_eol ? "\r\n" : "");
-		return;
-	}
-	if (m->hdr.len + len + 2 > m->cfg->header_size_limit) {
-		/* Postfix: the excess of a too long header is discarded. */
-		size_t room = m->cfg->header_size_limit - 2 > m->hdr.len ?
-		    m->cfg->header_size_limit - 2 - m->hdr.len : 0;
+	const struct cleanup_env *env = m->env;
+	const char *name = env->fields[QUEUE_CLIENT_NAME];
+	const char *addr = env->fields[QUEUE_CLIENT_ADDRESS];
+	const char *proto = env->fields[QUEUE_PROTOCOL];
+	const char *helo = env->fields[QUEUE_HELO_NAME];
+	struct buf b;
 
-		m->hdr_truncated = true;
-		if (room == 0)
-			return;
-		len = room < len ? room : len;
+	buf_init(&b, 0);
+	buf_printf(&b, "%s: %s: %s ", m->id, what, where);
+	(void)log_escape(&b, line, len > 200 ? 200 : len);
+	if (env->origin == CLEANUP_ORIGIN_SMTPD && addr != NULL) {
+		buf_append_str(&b, " from ");
+		name = name != NULL ? name : "unknown";
+		(void)log_escape(&b, name, strlen(name));
+		buf_append_str(&b, "[");
+		(void)log_escape(&b, addr, strlen(addr));
+		buf_append_str(&b, "]");
+	} else {
+		buf_append_str(&b, " from local");
 	}
-	buf_append(&m->hdr, line, len);
-	buf_append_str(&m->hdr, "\r\n");
+	buf_append_str(&b, "; from=<");
+	(void)log_escape(&b, m->sender.data, m->sender.len);
+	buf_append_str(&b, "> to=<");
+	(void)log_escape(&b, m->first_rcpt.data, m->first_rcpt.len);
+	buf_append_str(&b, ">");
+	if (proto != NULL) {
+		buf_append_str(&b, " proto=");
+		(void)log_escape(&b, proto, strlen(proto));
+	}
+	if (helo != NULL) {
+		buf_append_str(&b, " helo=<");
+		(void)log_escape(&b, helo, strlen(helo));
+		buf_append_str(&b, ">");
+	}
+	if (dsn != NULL || (text != NULL && *text != '\0')) {
+		buf_append_str(&b, ": ");
+		if (dsn != NULL)
+			buf_printf(&b, "%s ", dsn);
+		if (text != NULL)
+			(void)log_escape(&b, text, strlen(text));
+	}
+	log_info("%s", b.data);
+	buf_release(&b);
+}
+
+static const char *const table_names[HBC_TABLE_COUNT] = {
+	[HBC_TABLE_HEADER] = "header_checks",
+	[HBC_TABLE_MIME] = "mime_header_checks",
+	[HBC_TABLE_NESTED] = "nested_header_checks",
+	[HBC_TABLE_BODY] = "body_checks",
+};
+
+/*
+ * Look LINE[0..LEN) up in TABLE and carry out the action (Postfix
+ * header_checks(5)).  HEADER: LINE is a whole field, unfolded for the
+ * lookup; EDITABLE: IGNORE/PREPEND/REPLACE can change the line (not for
+ * decoded lines of encoded parts).  PREPEND text lands in m->prepend,
+ * REPLACE text in m->replace.
+ */
+static enum check_result
+check_line(struct cleanup_msg *m, enum hbc_table table, const char *where,
+    bool header, bool editable, const char *line, size_t len)
+{
+	struct hbc_action a;
+	const char *error, *text;
+	struct buf esc;
+	int rc;
+
+	if (!m->checking || m->status != 0 ||
+	    hbc_tables_empty(m->cfg->hbc, table))
+		return CHECK_KEEP;
+	buf_reset(&m->key);
+	if (header) {
+		/* RFC 5322 2.2.3: the field as one line, without CRLFs. */
+		for (size_t i = 0; i < len; i++) {
+			if (line[i] == '\r' && i + 1 < len && line[i + 1] == '\n') {
+				i++;
+				continue;
+			}
+			buf_append_char(&m->key, line[i]);
+		}
+	} else {
+		buf_append(&m->key, line, len);
+	}
+	rc = hbc_lookup(m->cfg->hbc, table, m->key.data, &m->value, &error);
+	if (rc == 0)
+		return CHECK_KEEP;
+	buf_init(&esc, 0);
+	if (rc < 0) {
+		log_warning("%s: %s lookup failed: %s", m->id,
+		    table_names[table], log_escape(&esc, error, strlen(error)));
+		buf_release(&esc);
+		msg_fail(m, 4, "4.3.5", "Server configuration error");
+		return CHECK_KEEP;
+	}
+	if (hbc_parse_action(m->value.data, &a, &error) < 0) {
+		log_warning("%s: %s: %s in \"%s\"; the rule is ignored", m->id,
+		    table_names[table], error, log_escape(&esc, m->value.data,
+		    m->value.len));
+		buf_release(&esc);
+		return CHECK_KEEP;
+	}
+	buf_release(&esc);
+	if (!editable && (a.type == HBC_IGNORE || a.type == HBC_PREPEND ||
+	    a.type == HBC_REPLACE)) {
+		hbc_log(m, "warning", where, m->key.data, m->key.len, NULL,
+		    err_fmt("%s is not applied to a decoded line of an "
+		    "encoded part", a.type == HBC_IGNORE ? "IGNORE" :
+		    a.type == HBC_PREPEND ? "PREPEND" : "REPLACE"));
+		return CHECK_KEEP;
+	}
+	if (header && (a.type == HBC_PREPEND || a.type == HBC_REPLACE) &&
+	    !hbc_is_header_text(a.text)) {
+		hbc_log(m, "warning", where, m->key.data, m->key.len, NULL,
+		    err_fmt("bad %s header text; need \"Name: value\"",
+		    a.type == HBC_PREPEND ? "PREPEND" : "REPLACE"));
+		return CHECK_KEEP;
+	}
+	switch (a.type) {
+	case HBC_DUNNO:
+		return CHECK_KEEP;
+	case HBC_REJECT:
+		text = *a.text != '\0' ? a.text : "message content rejected";
+		hbc_log(m, "reject", where, m->key.data, m->key.len, a.dsn, text);
+		msg_fail(m, a.status, a.dsn, text);
+		m->rejected_by_check = true;
+		m->checking = false;
+		return CHECK_KEEP;
+	case HBC_DISCARD:
+		hbc_log(m, "discard", where, m->key.data, m->key.len, NULL,
+		    a.text);
+		m->discard = true;
+		m->checking = false;
+		return CHECK_KEEP;
+	case HBC_HOLD:
+		hbc_log(m, "hold", where, m->key.data, m->key.len, NULL, a.text);
+		m->hold = true;
+		return CHECK_KEEP;
+	case HBC_WARN:
+	case HBC_INFO:
+		hbc_log(m, hbc_type_log(a.type), where, m->key.data,
+		    m->key.len, NULL, a.text);
+		return CHECK_KEEP;
+	case HBC_REDIRECT:
+		hbc_log(m, "redirect", where, m->key.data, m->key.len, NULL,
+		    a.text);
+		free(m->redirect);
+		m->redirect = xstrdup(a.text);
+		return CHECK_KEEP;
+	case HBC_BCC:
+		hbc_log(m, "bcc", where, m->key.data, m->key.len, NULL, a.text);
+		strlist_add(&m->bcc, a.text);
+		return CHECK_KEEP;
+	case HBC_FILTER:
+		hbc_log(m, "filter", where, m->key.data, m->key.len, NULL,
+		    a.text);
+		free(m->filter);
+		m->filter = xstrdup(a.text);
+		return CHECK_KEEP;
+	case HBC_IGNORE:
+		return CHECK_DROP;
+	case HBC_PREPEND:
+		buf_append_str(&m->prepend, a.text);
+		buf_append_str(&m->prepend, "\r\n");
+		return CHECK_KEEP;
+	case HBC_REPLACE:
+		hbc_log(m, "replace", where, m->key.data, m->key.len, NULL,
+		    a.text);
+		buf_set_str(&m->replace, a.text);
+		return CHECK_REPLACE;
+	}
+	return CHECK_KEEP;
 }
 
 static void
-line_complete(struct cleanup_msg *m, bool had_eol)
+on_header(void *ctx, enum mime_stream_class cls, const char *h, size_t len,
+    unsigned flags)
 {
-	char *l = m->line.data;
-	size_t len = m->line.len;
+	struct cleanup_msg *m = ctx;
+	size_t name_len = rfc822_header_name_len(h, len);
+	enum check_result r;
 
-	if (len > 0 && l[len - 1] == '\r')
-		len--;
-	header_line(m, l, len, had_eol);
-	buf_reset(&m->line);
-	m->line_overflow = false;
+	if (m->status != 0 || m->discard)
+		return;
+	if (cls == MIME_STREAM_PRIMARY) {
+		if ((flags & MIME_STREAM_HDR_NUL) != 0) {
+			/* Nothing downstream can represent it faithfully. */
+			msg_fail(m, 5, "5.6.0", "Malformed message header: it "
+			    "contains a NUL byte");
+			return;
+		}
+		if ((flags & MIME_STREAM_HDR_TRUNCATED) != 0)
+			log_warning("%s: header longer than header_size_limit="
+			    "%llu bytes truncated", m->id,
+			    (unsigned long long)m->cfg->header_size_limit);
+	}
+	buf_reset(&m->prepend);
+	r = check_line(m, hbc_header_table(cls, h, name_len), "header", true,
+	    true, h, len);
+	if (m->prepend.len > 0)
+		emit(m, m->prepend.data, m->prepend.len);
+	if (r == CHECK_DROP)
+		return;
+	if (r == CHECK_REPLACE) {
+		buf_append_str(&m->replace, "\r\n");
+		h = m->replace.data;
+		len = m->replace.len;
+	}
+	if (cls == MIME_STREAM_PRIMARY)
+		header_done(m, h, len);
+	else
+		emit(m, h, len);
+}
+
+static void
+on_header_end(void *ctx, enum mime_stream_class cls, enum mime_stream_end how)
+{
+	struct cleanup_msg *m = ctx;
+
+	if (cls != MIME_STREAM_PRIMARY || m->status != 0 || m->discard)
+		return;
+	headers_end(m);
+	if (how == MIME_STREAM_END_BODY) {
+		/*
+		 * The body starts without its empty line: put one in, so the
+		 * added headers stay headers.
+		 */
+		emit_str(m, "\r\n");
+	}
+	m->primary_sep = how == MIME_STREAM_END_SEPARATOR;
+}
+
+static void
+on_line(void *ctx, enum mime_stream_line kind, const char *line, size_t len,
+    size_t eol, bool check)
+{
+	struct cleanup_msg *m = ctx;
+	enum check_result r;
+
+	if (m->status != 0 || m->discard)
+		return;
+	if (kind == MIME_STREAM_SEPARATOR && m->primary_sep) {
+		m->primary_sep = false;
+		emit_str(m, "\r\n");
+		return;
+	}
+	if (!check || !m->checking) {
+		emit(m, line, len + eol);
+		return;
+	}
+	buf_reset(&m->prepend);
+	r = check_line(m, HBC_TABLE_BODY, "body", false, true, line, len);
+	if (m->prepend.len > 0)
+		emit(m, m->prepend.data, m->prepend.len);
+	if (r == CHECK_DROP)
+		return;
+	if (r == CHECK_REPLACE) {
+		emit(m, m->replace.data, m->replace.len);
+		emit(m, line + len, eol);
+		return;
+	}
+	emit(m, line, len + eol);
+}
+
+static void
+on_text(void *ctx, const char *text, size_t len)
+{
+	struct cleanup_msg *m = ctx;
+
+	if (m->status != 0 || !m->checking)
+		return;
+	(void)check_line(m, HBC_TABLE_BODY, "body", false, false, text, len);
+}
+
+static struct mime_stream *
+msg_stream_new(struct cleanup_msg *m)
+{
+	static const struct mime_stream_callbacks cb = {
+		.header = on_header,
+		.header_end = on_header_end,
+		.line = on_line,
+		.text = on_text,
+	};
+	const struct cleanup_cfg *cfg = m->cfg;
+	const struct hbc_tables *t = cfg->hbc;
+	struct mime_stream_opts o;
+
+	mime_stream_opts_default(&o);
+	o.header_max = (size_t)cfg->header_size_limit;
+	o.body_limit = (size_t)cfg->body_checks_size_limit;
+	o.no_mime = cfg->disable_mime_input_processing;
+	/* Without tables for the rest, the body is copied, not walked. */
+	o.headers_only = t == NULL || (hbc_tables_empty(t, HBC_TABLE_BODY) &&
+	    (o.no_mime || (hbc_tables_empty(t, HBC_TABLE_MIME) &&
+	    hbc_tables_empty(t, HBC_TABLE_NESTED))));
+	return mime_stream_new(&o, &cb, m);
 }
 
 void
 cleanup_msg_write(struct cleanup_msg *m, const void *data, size_t len)
 {
-	const char *p = data;
-
 	if (m->size == 0 && len > 0 && m->n_rcpts == 0)
 		cleanup_msg_protocol_error(m, "content before any recipient");
 	m->size += len;
 	if (m->cfg->message_size_limit > 0 &&
 	    m->size > m->cfg->message_size_limit)
 		msg_fail(m, 5, "5.3.4", "Message size exceeds fixed limit");
-	if (m->status != 0)
+	if (m->status != 0 || m->discard)
 		return;
-	while (len > 0 && m->state == CLEANUP_STATE_HEADERS) {
-		const char *nl = memchr(p, '\n', len);
-		size_t n = nl != NULL ? (size_t)(nl - p) : len;
-
-		size_t cap = m->cfg->header_size_limit + 2;
-		size_t room = cap > m->line.len ? cap - m->line.len : 0;
-
-		if (n <= room)
-			buf_append(&m->line, p, n);
-		else {
-			/* Keep what fits (header_line truncates it anyway),
-			 * but still check the dropped bytes for NULs. */
-			buf_append(&m->line, p, room);
-			if (memchr(p + room, '\0', n - room) != NULL)
-				buf_append_char(&m->line, '\0');
-			m->line_overflow = true;
-		}
-		if (nl == NULL)
-			return;
-		line_complete(m, true);
-		p += n + 1;
-		len -= n + 1;
-		if (m->status != 0)
-			return;
-	}
-	if (len > 0)
-		emit(m, p, len);
+	mime_stream_feed(m->ms, data, len);
 }
 
 static void
 msg_free(struct cleanup_msg *m)
 {
 	queue_writer_abort(m->w);
+	mime_stream_free(m->ms);
 	buf_release(&m->sender);
 	buf_release(&m->first_rcpt);
-	buf_release(&m->line);
-	buf_release(&m->hdr);
+	buf_release(&m->key);
+	buf_release(&m->value);
+	buf_release(&m->prepend);
+	buf_release(&m->replace);
+	strlist_release(&m->bcc);
+	free(m->redirect);
+	free(m->filter);
 	free(m->message_id);
 	free(m);
+}
+
+/*
+ * What the checks decided about the envelope, just before the commit:
+ * REDIRECT, BCC, FILTER (a rewrite of the queue file), HOLD.
+ */
+static void
+apply_envelope_actions(struct cleanup_msg *m)
+{
+	struct queue_writer *w = m->w;
+	const char *error;
+	struct buf a;
+
+	buf_init(&a, 0);
+	if (m->redirect != NULL) {
+		queue_writer_clear_rcpts(w);
+		rfc822_qualify_addr(&a, m->redirect, m->cfg->myorigin);
+		if (queue_writer_add_rcpt(w, a.data, NULL, 0, &error) < 0)
+			goto bad;
+		buf_set_str(&m->first_rcpt, a.data);
+	}
+	for (size_t i = 0; i < m->bcc.n; i++) {
+		buf_reset(&a);
+		rfc822_qualify_addr(&a, m->bcc.v[i], m->cfg->myorigin);
+		/* Like always_bcc: no delivery notices for the copy. */
+		if (queue_writer_add_rcpt(w, a.data, NULL, QUEUE_NOTIFY_NEVER,
+		    &error) < 0)
+			goto bad;
+	}
+	m->n_rcpts = queue_writer_rcpt_count(w);
+	if (m->filter != NULL &&
+	    queue_writer_set_filter(w, m->filter, &error) < 0)
+		goto bad;
+	if (m->hold)
+		queue_writer_set_folder(w, "hold");
+	buf_release(&a);
+	return;
+bad:
+	buf_release(&a);
+	log_warning("%s: header/body checks: %s", m->id, error);
+	msg_fail(m, 4, "4.3.5", "Server configuration error");
 }
 
 void
 cleanup_msg_finish(struct cleanup_msg *m, struct cleanup_status *st)
 {
 	const char *error;
+	struct buf esc;
 
 	if (m->n_rcpts == 0)
 		cleanup_msg_protocol_error(m, "no recipient");
-	if (m->status == 0 && m->state == CLEANUP_STATE_HEADERS) {
-		if (m->line.len > 0)
-			line_complete(m, false);
-		if (m->status == 0 && m->state == CLEANUP_STATE_HEADERS)
-			headers_end(m);
-	}
-	if (m->status == 0 && !m->started)
+	if (m->status == 0 && !m->discard)
+		mime_stream_finish(m->ms);
+	if (m->status == 0 && !m->started && !m->discard)
 		emit(m, "", 0);
-	if (m->status == 0 && m->w != NULL) {
+	if (m->status == 0 && m->discard) {
+		/* DISCARD: success for the client, but no queue file. */
+		queue_writer_abort(m->w);
+		m->w = NULL;
+	} else if (m->status == 0 && m->w != NULL) {
 		char id[QUEUE_ID_SIZE];
 		struct queue_writer *w = m->w;
 
-		m->w = NULL;
-		if (queue_writer_commit(w, id, &error) < 0)
-			msg_storage_fail(m, error);
+		apply_envelope_actions(m);
+		if (m->status == 0) {
+			m->w = NULL;
+			if (queue_writer_commit(w, id, &error) < 0)
+				msg_storage_fail(m, error);
+		}
 	}
 	cleanup_msg_status(m, st);
-	if (m->status == 0) {
+	buf_init(&esc, 0);
+	if (m->status == 0 && !m->discard) {
 		if (m->message_id != NULL) {
-			struct buf esc;
-
-			buf_init(&esc, 0);
 			log_info("%s: message-id=%s", m->id, log_escape(&esc,
 			    m->message_id, strlen(m->message_id)));
-			buf_release(&esc);
+			buf_reset(&esc);
 		}
-		{
-			struct buf esc;
-
-			buf_init(&esc, 0);
-			log_info("%s: from=<%s>, size=%llu, nrcpt=%zu "
-			    "(queue incoming)", m->id, log_escape(&esc,
-			    m->sender.data, m->sender.len),
-			    (unsigned long long)m->size, m->n_rcpts);
-			buf_release(&esc);
-		}
-	} else {
-		struct buf esc;
-
-		buf_init(&esc, 0);
+		log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue %s)",
+		    m->id, log_escape(&esc, m->sender.data, m->sender.len),
+		    (unsigned long long)m->size, m->n_rcpts,
+		    m->hold ? "hold" : "incoming");
+	} else if (m->status != 0 && !m->rejected_by_check) {
 		log_info("%s: %s: %s %s; from=<%s>", m->id,
 		    m->status == 5 ? "reject" : "defer", m->dsn, m->reason,
 		    log_escape(&esc, m->sender.data, m->sender.len));
-		buf_release(&esc);
 	}
+	buf_release(&esc);
 	msg_free(m);
 }
 

@@ -93,6 +93,52 @@ client_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Header and body check tables, compiled once here and shared by the
+ * threads.  A table that does not open defers every message (Postfix
+ * does the same) rather than letting mail through unchecked.
+ */
+static void
+read_checks(struct config *c)
+{
+	static const char *const names[HBC_TABLE_COUNT] = {
+		[HBC_TABLE_HEADER] = "header_checks",
+		[HBC_TABLE_MIME] = "mime_header_checks",
+		[HBC_TABLE_NESTED] = "nested_header_checks",
+		[HBC_TABLE_BODY] = "body_checks",
+	};
+	char *specs[HBC_TABLE_COUNT];
+	struct strlist opts;
+	const char *error;
+	bool any = false;
+
+	cfg.body_checks_size_limit = config_size(c, "body_checks_size_limit");
+	cfg.disable_mime_input_processing = config_bool(c,
+	    "disable_mime_input_processing");
+	strlist_init(&opts);
+	config_list(c, "receive_override_options", &opts);
+	if (strlist_find_nocase(&opts, "no_header_body_checks") >= 0) {
+		strlist_release(&opts);
+		return;
+	}
+	strlist_release(&opts);
+	for (int i = 0; i < HBC_TABLE_COUNT; i++) {
+		specs[i] = xstrdup(config_str(c, names[i]));
+		if (specs[i][strspn(specs[i], " \t,")] != '\0')
+			any = true;
+	}
+	if (any) {
+		cfg.hbc = hbc_tables_open((const char *const *)specs, &error);
+		if (cfg.hbc == NULL) {
+			log_warning("header/body checks: %s: every message "
+			    "will be deferred", error);
+			cfg.hbc_broken = true;
+		}
+	}
+	for (int i = 0; i < HBC_TABLE_COUNT; i++)
+		free(specs[i]);
+}
+
 static void
 read_config(struct daemon *d)
 {
@@ -115,6 +161,7 @@ read_config(struct daemon *d)
 	cfg.ipc_timeout_ms = (int)(t * 1000);
 	if (cfg.myhostname[0] == '\0')
 		log_fatal("myhostname is empty");
+	read_checks(c);
 }
 
 static void

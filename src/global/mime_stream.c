@@ -628,6 +628,7 @@ mime_stream_feed(struct mime_stream *s, const void *data, size_t len)
 			if (nl == NULL)
 				return;
 			s->skip_to_eol = false;
+			s->line_cont = false;
 			p += n + 1;
 			len -= n + 1;
 			continue;
