@@ -276,6 +276,15 @@ default_explanation(struct spf_check *c)
 	buf_release(&out);
 }
 
+/* Bytes that are not printable ASCII become '?' (text for SMTP replies). */
+static void
+text_safe(char *s)
+{
+	for (; s != NULL && *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = '?';
+}
+
 /* The outcome is known: hand it over from the loop. */
 static void
 spf_finish(struct spf_check *c, enum spf_result result, const char *problem)
@@ -283,11 +292,13 @@ spf_finish(struct spf_check *c, enum spf_result result, const char *problem)
 	c->out.result = result;
 	free(c->out.problem);
 	c->out.problem = problem != NULL ? xstrdup(problem) : NULL;
+	text_safe(c->out.problem);
 	if (result != SPF_FAIL) {
 		free(c->out.explanation);
 		c->out.explanation = NULL;
 	} else if (c->out.explanation == NULL)
 		default_explanation(c);
+	text_safe(c->out.explanation);
 	c->finished = true;
 	c->op = OP_NONE;
 	event_active(c->kick, 0, 0);

@@ -176,8 +176,10 @@ struct spf_outcome {
 	/* The top-level term that decided ("-all", "include:x.example"),
 	 * "default" when none matched; NULL for none/errors. */
 	char *mechanism;
-	char *explanation;	/* for fail: the expanded exp= or default */
-	char *problem;		/* why: for none, temperror, permerror */
+	/* for fail: the expanded exp= or default (printable ASCII only,
+	 * safe in an SMTP reply) */
+	char *explanation;
+	char *problem;		/* why: for none, temperror, permerror (ditto) */
 	unsigned dns_terms;	/* DNS-querying terms evaluated */
 	unsigned void_lookups;
 };
@@ -219,6 +221,24 @@ void spf_check_cancel(struct spf_check *c);
 int spf_check_sync(const struct dns_config *dns_cfg,
     const struct spf_request *req, struct spf_outcome *out_r,
     const char **error_r);
+
+/* ---- policy: spf_reject_on ---- */
+
+/* Which results the check_spf restriction refuses (spf_reject_on). */
+enum spf_reject_mode {
+	SPF_REJECT_FAIL,	/* "fail": fail only (the default) */
+	SPF_REJECT_SOFTFAIL,	/* "softfail": fail and softfail */
+	SPF_REJECT_NEVER,	/* "never": record only */
+};
+
+/*
+ * Parse a spf_reject_on value ("fail", "softfail", "never"; case-
+ * insensitive).  -1 with *error_r for anything else.
+ */
+int spf_reject_mode_parse(const char *value, enum spf_reject_mode *mode_r,
+    const char **error_r);
+/* True when MODE refuses mail with RESULT. */
+bool spf_rejects(enum spf_reject_mode mode, enum spf_result result);
 
 /* ---- header texts ---- */
 

@@ -52,6 +52,38 @@ spf_result_parse(const char *name, enum spf_result *result_r)
 	return -1;
 }
 
+int
+spf_reject_mode_parse(const char *value, enum spf_reject_mode *mode_r,
+    const char **error_r)
+{
+	if (str_casecmp(value, "fail") == 0)
+		*mode_r = SPF_REJECT_FAIL;
+	else if (str_casecmp(value, "softfail") == 0)
+		*mode_r = SPF_REJECT_SOFTFAIL;
+	else if (str_casecmp(value, "never") == 0)
+		*mode_r = SPF_REJECT_NEVER;
+	else {
+		*error_r = err_fmt("bad spf_reject_on value \"%.40s\" "
+		    "(fail, softfail or never)", value);
+		return -1;
+	}
+	return 0;
+}
+
+bool
+spf_rejects(enum spf_reject_mode mode, enum spf_result result)
+{
+	switch (mode) {
+	case SPF_REJECT_FAIL:
+		return result == SPF_FAIL;
+	case SPF_REJECT_SOFTFAIL:
+		return result == SPF_FAIL || result == SPF_SOFTFAIL;
+	case SPF_REJECT_NEVER:
+		break;
+	}
+	return false;
+}
+
 static bool
 is_alpha(int c)
 {

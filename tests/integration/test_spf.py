@@ -78,6 +78,10 @@ def test_default_explanation(spf, dns):
     res, exp, _ = spf("192.0.2.7", "a@plain.test", "h.test",
                       "--default-explanation", "no: %{s}")
     assert exp == "no: a@plain.test"
+    # text from the client never reaches the reply raw
+    res, exp, _ = spf("192.0.2.7", "a\x01\x7fb@plain.test", "h.test",
+                      "--default-explanation", "no: %{l}")
+    assert exp == "no: a??b"
 
 
 def test_helo_identity(spf, dns):

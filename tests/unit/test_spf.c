@@ -33,6 +33,27 @@ test_result_names(void **state)
 }
 
 static void
+test_reject_mode(void **state)
+{
+	enum spf_reject_mode m;
+	const char *err;
+
+	assert_int_equal(spf_reject_mode_parse("fail", &m, &err), 0);
+	assert_true(spf_rejects(m, SPF_FAIL));
+	assert_false(spf_rejects(m, SPF_SOFTFAIL));
+	assert_false(spf_rejects(m, SPF_PERMERROR));
+	assert_int_equal(spf_reject_mode_parse("SoftFail", &m, &err), 0);
+	assert_true(spf_rejects(m, SPF_FAIL));
+	assert_true(spf_rejects(m, SPF_SOFTFAIL));
+	assert_false(spf_rejects(m, SPF_NEUTRAL));
+	assert_int_equal(spf_reject_mode_parse("never", &m, &err), 0);
+	assert_false(spf_rejects(m, SPF_FAIL));
+	assert_int_equal(spf_reject_mode_parse("yes", &m, &err), -1);
+	assert_string_equal(err, "bad spf_reject_on value \"yes\" (fail, "
+	    "softfail or never)");
+}
+
+static void
 test_is_spf(void **state)
 {
 	static const struct {
@@ -434,6 +455,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_result_names),
+		cmocka_unit_test(test_reject_mode),
 		cmocka_unit_test(test_is_spf),
 		cmocka_unit_test(test_parse_good),
 		cmocka_unit_test(test_parse_bad),
