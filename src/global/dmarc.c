@@ -24,6 +24,7 @@
 #include "mem.h"
 #include "parse.h"
 #include "psl.h"
+#include "smtp_addr.h"
 #include "str.h"
 
 #define DMARC_RECORD_MAX 65536
@@ -300,6 +301,37 @@ record_copy(struct dmarc_record *dst, const struct dmarc_record *src)
 	dst->fo = src->fo != NULL ? xstrdup(src->fo) : NULL;
 	dst->rf = src->rf != NULL ? xstrdup(src->rf) : NULL;
 	dst->warnings = src->warnings != NULL ? xstrdup(src->warnings) : NULL;
+}
+
+/* ---- the From domain (RFC 7489 6.6.1) ---- */
+
+int
+dmarc_from_domain(const char *const *values, size_t n, char **domain_r,
+    const char **error_r)
+{
+	struct smtp_addr_list l;
+	const char *err;
+	int rc = -1;
+
+	if (n != 1) {
+		*error_r = n == 0 ? "no From: header field" :
+		    err_fmt("%zu From: header fields", n);
+		return -1;
+	}
+	smtp_addr_list_init(&l);
+	if (smtp_addr_list_parse(values[0], strlen(values[0]), &l, &err) < 0)
+		*error_r = err_fmt("bad From: address: %s", err);
+	else if (l.n != 1)
+		*error_r = err_fmt("From: holds %zu addresses", l.n);
+	else if (l.v[0].domain == NULL || l.v[0].domain[0] == '\0')
+		*error_r = "From: address without a domain";
+	else {
+		*domain_r = xstrdup(l.v[0].domain);
+		str_lower(*domain_r);
+		rc = 0;
+	}
+	smtp_addr_list_release(&l);
+	return rc;
 }
 
 /* ---- evaluation ---- */

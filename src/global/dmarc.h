@@ -85,6 +85,18 @@ enum dmarc_result {
 /* "none", "pass", "fail", "temperror", "permerror". */
 const char *dmarc_result_name(enum dmarc_result r);
 
+/*
+ * The RFC5322.From domain of a message (RFC 7489 6.6.1) from the values
+ * of its From: header fields VALUES[0..N) (unfolded or not): there must
+ * be exactly one field holding exactly one mailbox with a domain.  0 with
+ * *DOMAIN_R (lower case, malloc'ed, the caller frees), or -1 with
+ * *error_r ("no From: header field", "2 From: header fields", "From:
+ * holds 2 addresses", "From: address without a domain", "bad From:
+ * address ...") -- smtpd then records dmarc=permerror.
+ */
+int dmarc_from_domain(const char *const *values, size_t n, char **domain_r,
+    const char **error_r);
+
 /* What the receiver knows about the message. */
 struct dmarc_input {
 	const char *from_domain;	/* RFC5322.From domain (required) */

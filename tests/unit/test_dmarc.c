@@ -392,6 +392,44 @@ test_report_line(void **state)
 	psl_free(l);
 }
 
+static void
+test_from_domain(void **state)
+{
+	static const struct {
+		const char *value, *domain, *error;
+	} cases[] = {
+		{ "Elon <elonmusk@SpaceX.com>", "spacex.com", NULL },
+		{ " a@example.org (comment)", "example.org", NULL },
+		{ "\"x, y\" <a@b.example>", "b.example", NULL },
+		{ "a@x.example, b@y.example", NULL, "From: holds 2 addresses" },
+		{ "undisclosed:;", NULL, "From: holds 0 addresses" },
+		{ "root", NULL, "without a domain" },
+		{ "<<<", NULL, "bad From: address" },
+	};
+	const char *v[2], *err;
+	char *d;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		v[0] = cases[i].value;
+		d = NULL;
+		err = NULL;
+		if (cases[i].domain != NULL) {
+			assert_int_equal(dmarc_from_domain(v, 1, &d, &err), 0);
+			assert_string_equal(d, cases[i].domain);
+			free(d);
+		} else {
+			assert_int_equal(dmarc_from_domain(v, 1, &d, &err), -1);
+			if (strstr(err, cases[i].error) == NULL)
+				fail_msg("%s: %s", cases[i].value, err);
+		}
+	}
+	v[0] = v[1] = "a@example.com";
+	assert_int_equal(dmarc_from_domain(v, 2, &d, &err), -1);
+	assert_string_equal(err, "2 From: header fields");
+	assert_int_equal(dmarc_from_domain(v, 0, &d, &err), -1);
+	assert_string_equal(err, "no From: header field");
+}
+
 int
 main(void)
 {
@@ -404,6 +442,7 @@ main(void)
 		cmocka_unit_test(test_alignment),
 		cmocka_unit_test(test_evaluate),
 		cmocka_unit_test(test_report_line),
+		cmocka_unit_test(test_from_domain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
