@@ -704,6 +704,39 @@ path_exists(const char *folder, const char *id, const char *suffix)
 	return ret;
 }
 
+/*
+ * A content filter "transport:nexthop" (header/body checks FILTER, the
+ * queue file's content_filter) overrides the route of every recipient,
+ * as Postfix's qmgr does; an empty nexthop keeps the one the resolver
+ * chose, or the recipient's domain.  -1 when FILTER is malformed.
+ */
+static int
+filter_route(const char *filter, const char *addr, struct resolve_result *res)
+{
+	const char *colon = strchr(filter, ':');
+	const char *at = strrchr(addr, '@');
+	size_t tlen;
+
+	if (colon == NULL || colon == filter || filter[0] == '.')
+		return -1;
+	tlen = (size_t)(colon - filter);
+	if (tlen >= sizeof(res->transport) ||
+	    strspn(filter, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789-_.") < tlen)
+		return -1;
+	if (colon[1] != '\0') {
+		if (str_copy(res->nexthop, sizeof(res->nexthop), colon + 1) < 0)
+			return -1;
+	} else if (res->kind != RESOLVE_DELIVER) {
+		(void)str_copy(res->nexthop, sizeof(res->nexthop),
+		    at != NULL ? at + 1 : "");
+	}
+	memcpy(res->transport, filter, tlen);
+	res->transport[tlen] = '\0';
+	res->kind = RESOLVE_DELIVER;
+	return 0;
+}
+
 int
 qmgr_msg_take(const char *folder, const char *id)
 {
@@ -714,7 +747,7 @@ qmgr_msg_take(const char *folder, const char *id)
 	struct qmgr_job **jobs = NULL;
 	size_t n_jobs = 0, n_fail = 0, n_open = 0;
 	struct resolve_result *res;
-	const char *error;
+	const char *error, *filter;
 	int fd;
 
 	if (msg_find(id) != NULL)
@@ -761,6 +794,9 @@ qmgr_msg_take(const char *folder, const char *id)
 
 	res = xcalloc(m->n_rcpts, sizeof(*res));
 	fail = xcalloc(m->n_rcpts, sizeof(*fail));
+	filter = queue_file_filter(qf);
+	if (filter != NULL)
+		log_info("%s: content_filter=%s", id, esc(&tmp, filter));
 	for (size_t i = 0; i < m->n_rcpts; i++) {
 		const struct queue_rcpt *qr = queue_file_rcpt(qf, i);
 
@@ -777,6 +813,13 @@ qmgr_msg_take(const char *folder, const char *id)
 			    "address resolver failure: transport table lookup "
 			    "error");
 			continue;
+		}
+		if (filter != NULL) {
+			if (filter_route(filter, qr->address, &res[i]) < 0) {
+				rcpt_defer(m, i, "4.3.5", "bad content_filter "
+				    "in the queue file");
+				continue;
+			}
 		}
 		switch (res[i].kind) {
 		case RESOLVE_BOUNCE:
