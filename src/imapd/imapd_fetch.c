@@ -9,10 +9,12 @@
  * answered in steps, pausing while the client has more than a megabyte
  * unread, so a session's memory stays bounded.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "header.h"
@@ -38,7 +40,33 @@ struct imapd_fetch_job {
 struct loaded {
 	struct buf text;	/* CRLF line ends */
 	struct mime_part *mime;
+	/* Only the header was read (text is the header with its empty
+	 * line): MIME is then HDR_PART, made up here, not parsed. */
+	bool hdr_only;
+	struct mime_part hdr_part;
 };
+
+/* Largest header read on its own; a longer one loads the message. */
+#define HEADER_READ_MAX (256 * 1024)
+
+/* Append RAW[0..LEN) to OUT with every bare LF made CRLF. */
+static void
+append_crlf(struct buf *out, const char *raw, size_t len)
+{
+	buf_reserve(out, len + len / 32 + 16);
+	for (size_t k = 0; k < len;) {
+		const char *lf = memchr(raw + k, '\n', len - k);
+		size_t e = lf != NULL ? (size_t)(lf - raw) : len;
+
+		buf_append(out, raw + k, e - k);
+		if (lf == NULL)
+			break;
+		if (e == 0 || raw[e - 1] != '\r')
+			buf_append_char(out, '\r');
+		buf_append_char(out, '\n');
+		k = e + 1;
+	}
+}
 
 /* Read message I with every bare LF made CRLF.  0, 1 (gone), -1. */
 static int
@@ -50,6 +78,7 @@ load(struct imapd_session *s, size_t i, struct loaded *l)
 
 	buf_init(&l->text, 0);
 	l->mime = NULL;
+	l->hdr_only = false;
 	buf_init(&raw, 0);
 	r = mailstore_msg_read(s->folder, i, &raw, &error);
 	if (r < 0)
@@ -58,26 +87,108 @@ load(struct imapd_session *s, size_t i, struct loaded *l)
 		buf_release(&raw);
 		return r;
 	}
-	buf_reserve(&l->text, raw.len + raw.len / 32 + 16);
-	for (size_t k = 0; k < raw.len;) {
-		const char *lf = memchr(raw.data + k, '\n', raw.len - k);
-		size_t e = lf != NULL ? (size_t)(lf - raw.data) : raw.len;
-
-		buf_append(&l->text, raw.data + k, e - k);
-		if (lf == NULL)
-			break;
-		if (e == 0 || raw.data[e - 1] != '\r')
-			buf_append_char(&l->text, '\r');
-		buf_append_char(&l->text, '\n');
-		k = e + 1;
-	}
+	append_crlf(&l->text, raw.data, raw.len);
 	buf_release(&raw);
+	return 0;
+}
+
+/* End of the header in P[0..N): the offset after its empty line, or 0
+ * when there is none yet. */
+static size_t
+header_end(const char *p, size_t n)
+{
+	if (n >= 1 && p[0] == '\n')
+		return 1;
+	if (n >= 2 && p[0] == '\r' && p[1] == '\n')
+		return 2;
+	for (const char *q = p; (q = memchr(q, '\n', n - (size_t)(q - p)))
+	    != NULL; q++) {
+		size_t k = (size_t)(q - p) + 1;
+
+		if (k < n && p[k] == '\n')
+			return k + 1;
+		if (k + 1 < n && p[k] == '\r' && p[k + 1] == '\n')
+			return k + 2;
+	}
+	return 0;
+}
+
+/*
+ * Read only the header of message I (up to and with its empty line),
+ * CRLF line ends: for ENVELOPE, header SEARCH keys and header sections,
+ * which need nothing else.  A message whose header does not end with an
+ * empty line within HEADER_READ_MAX is loaded whole instead (the header
+ * parser then finds where it ends).  With EXACT (the header's bytes are
+ * sent) also one whose header ends earlier, at a line that is not a
+ * header field (header.h), so the bytes are those mime would give.
+ * 0, 1 (gone), -1.
+ */
+static int
+hdr_noop_cb(void *ctx, const struct header_field *f)
+{
+	return 0;
+}
+
+static int
+load_header(struct imapd_session *s, size_t i, struct loaded *l,
+    bool exact)
+{
+	char chunk[8192];
+	struct buf raw;
+	const char *error;
+	size_t end = 0;
+	int fd, r;
+
+	r = mailstore_msg_open(s->folder, i, &fd, &error);
+	if (r < 0)
+		log_warning("user=%s: open message: %s", s->user, error);
+	if (r != 0)
+		return r;
+	buf_init(&raw, 0);
+	for (;;) {
+		ssize_t got = read(fd, chunk, sizeof(chunk));
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		buf_append(&raw, chunk, (size_t)got);
+		/* From the start again: the empty line may straddle two
+		 * reads (headers above 8 KiB are rare). */
+		end = header_end(raw.data, raw.len);
+		if (end > 0)
+			break;
+		if (raw.len > HEADER_READ_MAX)
+			break;
+	}
+	close(fd);
+	if (end > 0 && exact) {
+		size_t body = end;
+
+		if (header_parse_message(raw.data, end, 0, hdr_noop_cb, NULL,
+		    &body, &error) != 0 || body != end)
+			end = 0;
+	}
+	if (end == 0) {
+		buf_release(&raw);
+		return load(s, i, l);
+	}
+	buf_init(&l->text, end + end / 32 + 16);
+	append_crlf(&l->text, raw.data, end);
+	buf_release(&raw);
+	l->mime = NULL;
+	l->hdr_only = true;
+	memset(&l->hdr_part, 0, sizeof(l->hdr_part));
+	l->hdr_part.hdr_len = l->text.len;
+	l->hdr_part.body_off = l->text.len;
 	return 0;
 }
 
 static const struct mime_part *
 mime_of(struct loaded *l)
 {
+	if (l->hdr_only)
+		return &l->hdr_part;
 	if (l->mime == NULL)
 		l->mime = mime_parse(l->text.data, l->text.len, NULL);
 	return l->mime;
@@ -89,6 +200,7 @@ unload(struct loaded *l)
 	buf_release(&l->text);
 	mime_free(l->mime);
 	l->mime = NULL;
+	l->hdr_only = false;
 }
 
 static void
@@ -183,8 +295,26 @@ fetch_one(struct imapd_session *s, struct imapd_fetch_job *job, size_t i)
 			if (!f->bodies[k].peek)
 				set_seen = true;
 	}
-	if (need_text && load(s, i, &l) != 0)
-		return;
+	if (need_text) {
+		bool hdr_only = !(items & (IMAP_FETCH_BODY |
+		    IMAP_FETCH_BODYSTRUCTURE | IMAP_FETCH_RFC822 |
+		    IMAP_FETCH_RFC822_TEXT));
+		bool exact = (items & IMAP_FETCH_RFC822_HEADER) != 0;
+
+		for (size_t k = 0; hdr_only && k < f->n_bodies; k++) {
+			const struct imap_section *sec = &f->bodies[k].section;
+
+			if (sec->n_part != 0 || (sec->kind !=
+			    IMAP_SECTION_HEADER && sec->kind !=
+			    IMAP_SECTION_HEADER_FIELDS && sec->kind !=
+			    IMAP_SECTION_HEADER_FIELDS_NOT))
+				hdr_only = false;
+			exact = true;
+		}
+		if ((hdr_only ? load_header(s, i, &l, exact) :
+		    load(s, i, &l)) != 0)
+			return;
+	}
 	if (set_seen) {
 		if (mailstore_msg_set_flags(s->folder, i,
 		    m->flags | MAILSTORE_SEEN, m->keywords, &error) < 0)
@@ -469,8 +599,8 @@ struct sctx {
 	struct imapd_session *s;
 	size_t i, count;
 	uint32_t max_uid;
-	bool tried;
-	int status;
+	int level;		/* of L: 0 nothing, 1 header only, 2 whole */
+	int status;		/* of the last load: 0, 1 gone, -1 */
 	struct loaded l;
 };
 
@@ -502,12 +632,26 @@ ci_contains(const char *h, size_t hn, const char *needle)
 	return false;
 }
 
+/* Message C->i whole (BODY, TEXT). */
 static struct loaded *
 sload(struct sctx *c)
 {
-	if (!c->tried) {
-		c->tried = true;
+	if (c->level == 1 && c->status == 0)
+		unload(&c->l);
+	if (c->level < 2) {
+		c->level = 2;
 		c->status = load(c->s, c->i, &c->l);
+	}
+	return c->status == 0 ? &c->l : NULL;
+}
+
+/* At least the header of message C->i (header keys, SENT*). */
+static struct loaded *
+sload_hdr(struct sctx *c)
+{
+	if (c->level == 0) {
+		c->level = 1;
+		c->status = load_header(c->s, c->i, &c->l, false);
 	}
 	return c->status == 0 ? &c->l : NULL;
 }
@@ -546,7 +690,7 @@ hsearch_cb(void *ctx, const struct header_field *f)
 static bool
 header_has(struct sctx *c, const char *field, const char *needle)
 {
-	struct loaded *l = sload(c);
+	struct loaded *l = sload_hdr(c);
 	struct hsearch h = { field, needle, false };
 	const struct mime_part *top;
 	size_t body;
@@ -596,7 +740,7 @@ date_cb(void *ctx, const struct header_field *f)
 static int64_t
 sent_days(struct sctx *c)
 {
-	struct loaded *l = sload(c);
+	struct loaded *l = sload_hdr(c);
 	struct dsearch d = { NULL };
 	size_t body;
 	const char *error, *p;
@@ -804,9 +948,9 @@ imapd_cmd_search(struct imapd_session *s, const char *tag, bool uid,
 		if (m->expunged)
 			continue;
 		c.i = i;
-		c.tried = false;
+		c.level = 0;
 		hit = eval(&c, q);
-		if (c.tried && c.status == 0)
+		if (c.level > 0 && c.status == 0)
 			unload(&c.l);
 		if (hit)
 			hits[nh++] = uid ? m->uid : (uint32_t)(i + 1);
