@@ -47,7 +47,11 @@ def send_all(inst, errors):
 
 @pytest.mark.parametrize("victim", ["qmgr", "local"])
 def test_kill_during_1000_messages(running, victim):
-    running.set(local_destination_concurrency_limit="4")
+    # Deliveries cut off by the kill are deferred ("lost connection with
+    # private/local"): retry them soon rather than after 300 s.
+    running.set(local_destination_concurrency_limit="4",
+                minimal_backoff_time="1s", maximal_backoff_time="2s",
+                queue_run_delay="1s")
     running.run("reload")
     poll(lambda: "reload" in running.log(), what="reload")
     errors = []
