@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -29,6 +30,34 @@ daemon_usage(const char *program)
 	    "[-o name=value]...", program);
 }
 
+/*
+ * A drain request (SIGUSR1) that arrives before the daemon serves anyone
+ * has nothing to wait for: exit at once.  master starts daemons with
+ * SIGUSR1 blocked, so one sent during exec is pending until here.  The
+ * daemon replaces this handler with its own before its event loop.
+ */
+static void
+daemon_early_usr1(int sig)
+{
+	(void)sig;
+	_exit(0);
+}
+
+static void
+daemon_early_signals(void)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = daemon_early_usr1;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGUSR1, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	(void)sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
 void
 daemon_init(struct daemon *d, const char *program, int argc, char **argv)
 {
@@ -37,6 +66,7 @@ daemon_init(struct daemon *d, const char *program, int argc, char **argv)
 	int i;
 
 	file_sanitize_stdio();
+	daemon_early_signals();
 	memset(d, 0, sizeof(*d));
 	d->program = program;
 	strlist_init(&d->args);

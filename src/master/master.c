@@ -452,7 +452,13 @@ master_spawn(struct mproc *p)
 		sigset_t none;
 
 		/* Child: listening sockets become 3.., everything else closes. */
+		/*
+		 * SIGUSR1 (drain) stays blocked across exec until the daemon
+		 * can take it (daemon_init): a reload right after a start
+		 * must not kill a daemon by the signal's default action.
+		 */
 		sigemptyset(&none);
+		sigaddset(&none, SIGUSR1);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		for (int i = 0; i < s->n_fds; i++) {
 			int fd = fcntl(s->fds[i], F_DUPFD_CLOEXEC, 64);
