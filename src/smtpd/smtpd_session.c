@@ -1257,9 +1257,9 @@ tls_established(struct session *s)
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	buf_reset(&srv->scratch);
 	tls_server_describe(ssl, &srv->scratch);
-	log_info("%s TLS connection established from %s[%s]: %s",
-	    SSL_session_reused(ssl) ? "Anonymous (resumed)" : "Anonymous",
-	    s->name, s->addr, srv->scratch.data);
+	log_info("Anonymous TLS connection established from %s[%s]: %s%s",
+	    s->name, s->addr, srv->scratch.data, SSL_session_reused(ssl) ?
+	    " (session resumed)" : "");
 	if (s->banner_pending) {
 		s->banner_pending = false;
 		evbuffer_add_printf(bufferevent_get_output(s->bev),

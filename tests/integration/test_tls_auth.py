@@ -654,3 +654,27 @@ def test_certificate_reread_on_reload(running, ulak_bin, tmp_path):
     new = wait_for(lambda: (c := served_cert()) != old and c, timeout=30,
                    what="the new certificate")
     assert b"other.example" in new
+
+
+def test_session_resumption(running):
+    ctx = tls_context()
+
+    def connect(session=None):
+        s = socket.create_connection(("127.0.0.1",
+                                      running.ports["submissions"]), 15)
+        t = ctx.wrap_socket(s, session=session)
+        r = Raw.__new__(Raw)
+        r.sock, r.buf = t, b""
+        assert r.reply()[0] == 220
+        r.expect("EHLO client.example.net", 250)
+        r.expect("QUIT", 221)
+        return t
+    first = connect()
+    session = first.session
+    first.close()
+    assert session is not None
+    second = connect(session)
+    assert second.session_reused
+    second.close()
+    wait_for(lambda: "(session resumed)" in running.log(),
+             what="resumption in the log")
