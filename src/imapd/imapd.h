@@ -15,7 +15,11 @@
 struct event_base;
 struct config;
 struct passdb;
+struct passdb_user;
 struct tls_server;
+struct imapd_conn_table;
+struct imapd_login_pool;
+struct imapd_login;
 
 struct imapd_server {
 	struct event_base *base;
@@ -30,22 +34,53 @@ struct imapd_server {
 	struct imap_parser_limits limits;
 	unsigned long sessions;
 	bool draining;
+	/* imapd_client_connection_count_limit (0: none) and the count of
+	 * connections per client address. */
+	unsigned long conn_limit;
+	struct imapd_conn_table *conns;
+	struct imapd_login_pool *logins;	/* password-check threads */
 };
 
 /* Start a session on the accepted socket FD (takes ownership). */
 void imapd_session_start(struct imapd_server *srv, int fd,
     const struct sockaddr *sa, socklen_t salen);
-/* Called by a session when it ends. */
-void imapd_session_ended(struct imapd_server *srv);
+/* Called by a session when it ends; ADDR (or NULL) is the client address
+ * that imapd_conn_add counted. */
+void imapd_session_ended(struct imapd_server *srv, const char *addr);
+/* Count one more connection from ADDR; returns the new count. */
+unsigned long imapd_conn_add(struct imapd_server *srv, const char *addr);
 
 /*
- * Check USER's PASSWORD against the password tables and find the
- * Maildir to serve (imap_mailbox with $home and $user of that user).
- * Returns 1 with *MAILDIR_R (caller frees), 0 for a wrong user or
- * password, -1 with *error_r when the tables fail (a temporary error).
+ * Logins without blocking the event loop (imapd_auth.c).  The table
+ * lookup is quick and runs at once; the slow part, the crypt(3) hash
+ * (yescrypt costs tens of milliseconds on purpose), runs on one of a few
+ * worker threads, and DONE(CTX, RESULT, MAILDIR, ERROR) is called later
+ * on the event loop's thread: RESULT 1 with MAILDIR (imap_mailbox
+ * expanded for the user; the callee frees it), 0 for a wrong user or
+ * password, -1 with ERROR when the tables or the mailbox path fail.
+ * PASSWORD is copied and wiped after use.  Returns a handle that
+ * imapd_login_cancel makes forget CTX (DONE is then never called);
+ * after DONE the handle is gone.
  */
-int imapd_auth_login(struct imapd_server *srv, const char *user,
-    const char *password, char **maildir_r, const char **error_r);
+typedef void imapd_login_done_fn(void *ctx, int result, char *maildir,
+    const char *error);
+struct imapd_login *imapd_login_start(struct imapd_server *srv,
+    const char *user, const char *password, imapd_login_done_fn *done,
+    void *ctx);
+void imapd_login_cancel(struct imapd_login *l);
+/*
+ * Start N worker threads for password checks (after privileges are
+ * dropped; libevent must have been told to use pthreads before the
+ * event base was made).  Exits when no thread can be started.
+ * imapd_login_pool_stop ends them (pending checks are dropped).
+ */
+struct imapd_login_pool *imapd_login_pool_start(unsigned n);
+void imapd_login_pool_stop(struct imapd_login_pool *pool);
+/*
+ * The password hashing method libcrypt prefers ("$y$"), for the start-up
+ * log line.  Also keeps libcrypt a direct dependency of imapd.
+ */
+const char *imapd_auth_crypt_method(void);
 
 /*
  * Decode an RFC 4616 PLAIN response (base64 text B64): authzid,

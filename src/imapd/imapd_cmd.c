@@ -59,6 +59,13 @@ void
 imapd_cmd_release(struct imapd_session *s)
 {
 	imapd_fetch_release(s);
+	if (s->login != NULL) {
+		imapd_login_cancel(s->login);
+		s->login = NULL;
+	}
+	free(s->login_tag);
+	free(s->login_user);
+	s->login_tag = s->login_user = NULL;
 	if (s->folder != NULL) {
 		mailstore_folder_close(s->folder);
 		s->folder = NULL;
@@ -236,16 +243,15 @@ plain_allowed(struct imapd_session *s, const char *tag)
 	return false;
 }
 
+/* The password check of do_login is over (imapd_login_start). */
 static void
-do_login(struct imapd_session *s, const char *tag, const char *user,
-    const char *password)
+login_done(void *ctx, int r, char *maildir, const char *error)
 {
-	char *maildir = NULL;
-	const char *error = NULL;
+	struct imapd_session *s = ctx;
+	const char *tag = s->login_tag, *user = s->login_user;
 	struct buf esc;
-	int r;
 
-	r = imapd_auth_login(s->srv, user, password, &maildir, &error);
+	s->login = NULL;
 	buf_init(&esc, 0);
 	log_escape(&esc, user, strlen(user) > 100 ? 100 : strlen(user));
 	if (r < 0) {
@@ -253,24 +259,20 @@ do_login(struct imapd_session *s, const char *tag, const char *user,
 		    error);
 		imapd_printf(s, "%s NO [UNAVAILABLE] Temporary authentication "
 		    "failure.\r\n", tag);
-		buf_release(&esc);
-		return;
+		goto out;
 	}
 	if (r == 0) {
 		log_info("login failed user=%s from %s", esc.data, s->addr);
 		imapd_printf(s, "%s NO [AUTHENTICATIONFAILED] Authentication "
 		    "failed.\r\n", tag);
-		buf_release(&esc);
-		return;
+		goto out;
 	}
 	s->store = mailstore_open(maildir, &error);
 	if (s->store == NULL) {
 		log_warning("user=%s: open %s: %s", esc.data, maildir, error);
 		imapd_printf(s, "%s NO [UNAVAILABLE] Mailbox unavailable.\r\n",
 		    tag);
-		free(maildir);
-		buf_release(&esc);
-		return;
+		goto out;
 	}
 	s->user = xstrdup(user);
 	s->state = IMAPD_AUTH;
@@ -285,8 +287,30 @@ do_login(struct imapd_session *s, const char *tag, const char *user,
 		    caps.data);
 		buf_release(&caps);
 	}
+out:
 	free(maildir);
 	buf_release(&esc);
+	free(s->login_tag);
+	free(s->login_user);
+	s->login_tag = s->login_user = NULL;
+	imapd_input_resume(s);
+}
+
+/*
+ * Check the password on a worker thread; the session reads no command
+ * until login_done has answered (RFC 3501 5.5: LOGIN changes the state,
+ * so nothing after it may run before it is done).
+ */
+static void
+do_login(struct imapd_session *s, const char *tag, const char *user,
+    const char *password)
+{
+	free(s->login_tag);
+	free(s->login_user);
+	s->login_tag = xstrdup(tag);
+	s->login_user = xstrdup(user);
+	imapd_input_pause(s);
+	s->login = imapd_login_start(s->srv, user, password, login_done, s);
 }
 
 static void

@@ -54,6 +54,12 @@ struct imapd_session {
 	struct event *ev_notify;
 	bool job_active;
 	struct imapd_fetch_job *job;
+	/* A login whose password is being checked: no input is read
+	 * meanwhile. */
+	struct imapd_login *login;
+	char *login_tag;
+	char *login_user;
+	bool counted;		/* in the per-address connection count */
 };
 
 /* Output (imapd_session.c). */
@@ -67,6 +73,10 @@ void imapd_session_setup_bev(struct imapd_session *s);
 void imapd_starttls(struct imapd_session *s);
 void imapd_enter_idle(struct imapd_session *s, const char *tag);
 void imapd_enter_auth(struct imapd_session *s, const char *tag);
+/* Pause reading commands (a login is being checked), and go on again:
+ * the commands that arrived meanwhile are then run. */
+void imapd_input_pause(struct imapd_session *s);
+void imapd_input_resume(struct imapd_session *s);
 
 /* Commands (imapd_cmd.c). */
 void imapd_greeting(struct imapd_session *s);

@@ -138,8 +138,8 @@ session_free(struct imapd_session *s)
 		bufferevent_free(s->bev);
 	imap_parser_free(s->parser);
 	free(s->pending_tag);
+	imapd_session_ended(srv, s->counted ? s->addr : NULL);
 	free(s);
-	imapd_session_ended(srv);
 }
 
 static void
@@ -306,6 +306,22 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 }
 
 void
+imapd_input_pause(struct imapd_session *s)
+{
+	/* Whatever the client sends meanwhile waits in the kernel. */
+	bufferevent_disable(s->bev, EV_READ);
+}
+
+void
+imapd_input_resume(struct imapd_session *s)
+{
+	if (s->closing)
+		return;
+	bufferevent_enable(s->bev, EV_READ);
+	process_input(s);
+}
+
+void
 imapd_session_setup_bev(struct imapd_session *s)
 {
 	struct timeval tv = { (time_t)s->srv->timeout, 0 };
@@ -321,7 +337,7 @@ process_input(struct imapd_session *s)
 {
 	struct evbuffer *in;
 
-	while (!s->closing && !s->job_active) {
+	while (!s->closing && !s->job_active && s->login == NULL) {
 		size_t len, n, used;
 		unsigned char *data;
 		enum imap_parse_result r;
@@ -392,6 +408,7 @@ imapd_session_start(struct imapd_server *srv, int fd,
     const struct sockaddr *sa, socklen_t salen)
 {
 	struct imapd_session *s = xcalloc(1, sizeof(*s));
+	unsigned long count;
 
 	s->srv = srv;
 	s->notify_fd = -1;
@@ -405,6 +422,8 @@ imapd_session_start(struct imapd_server *srv, int fd,
 		    sizeof(s->addr));
 	else
 		str_copy(s->addr, sizeof(s->addr), "local");
+	count = imapd_conn_add(srv, s->addr);
+	s->counted = true;
 	evutil_make_socket_nonblocking(fd);
 	if (srv->wrappermode) {
 		SSL *ssl = tls_server_ssl_new(srv->tls);
@@ -425,5 +444,13 @@ imapd_session_start(struct imapd_server *srv, int fd,
 	}
 	log_info("connect from %s%s", s->addr, s->tls ? " (TLS)" : "");
 	imapd_session_setup_bev(s);
+	if (srv->conn_limit > 0 && count > srv->conn_limit) {
+		/* RFC 3501 7.1.5: BYE instead of a greeting. */
+		log_warning("%s: too many connections (%lu)", s->addr, count);
+		imapd_printf(s, "* BYE [UNAVAILABLE] Too many connections "
+		    "from your address.\r\n");
+		imapd_close_after_output(s);
+		return;
+	}
 	imapd_greeting(s);
 }

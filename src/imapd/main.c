@@ -18,6 +18,7 @@
 
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <event2/thread.h>
 #include <event2/util.h>
 
 #include "config.h"
@@ -29,12 +30,88 @@
 
 #include "imapd.h"
 
+/* Threads that check password hashes (imapd_auth.c). */
+#define LOGIN_THREADS 4
+
 static struct evconnlistener *listeners[DAEMON_LISTEN_MAX];
 static int n_listeners;
 
-void
-imapd_session_ended(struct imapd_server *srv)
+/* Connections per client address (imapd_client_connection_count_limit). */
+struct conn_entry {
+	struct conn_entry *next;
+	unsigned long count;
+	char addr[];
+};
+
+#define CONN_BUCKETS 256
+
+struct imapd_conn_table {
+	struct conn_entry *b[CONN_BUCKETS];
+};
+
+static unsigned
+conn_hash(const char *s)
 {
+	unsigned h = 5381;
+
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h % CONN_BUCKETS;
+}
+
+unsigned long
+imapd_conn_add(struct imapd_server *srv, const char *addr)
+{
+	struct conn_entry **pp = &srv->conns->b[conn_hash(addr)], *e;
+	size_t len;
+
+	for (e = *pp; e != NULL; e = e->next)
+		if (strcmp(e->addr, addr) == 0)
+			return ++e->count;
+	len = strlen(addr);
+	e = xmalloc(sizeof(*e) + len + 1);
+	memcpy(e->addr, addr, len + 1);
+	e->count = 1;
+	e->next = *pp;
+	*pp = e;
+	return 1;
+}
+
+static void
+conn_release(struct imapd_server *srv, const char *addr)
+{
+	struct conn_entry **pp = &srv->conns->b[conn_hash(addr)], *e;
+
+	for (; (e = *pp) != NULL; pp = &e->next) {
+		if (strcmp(e->addr, addr) != 0)
+			continue;
+		if (--e->count == 0) {
+			*pp = e->next;
+			free(e);
+		}
+		return;
+	}
+}
+
+static void
+conn_table_free(struct imapd_conn_table *t)
+{
+	for (int i = 0; i < CONN_BUCKETS; i++) {
+		while (t->b[i] != NULL) {
+			struct conn_entry *e = t->b[i];
+
+			t->b[i] = e->next;
+			free(e);
+		}
+	}
+	free(t);
+}
+
+void
+imapd_session_ended(struct imapd_server *srv, const char *addr)
+{
+	if (addr != NULL)
+		conn_release(srv, addr);
 	srv->sessions--;
 	if (srv->draining && srv->sessions == 0)
 		event_base_loopbreak(srv->base);
@@ -102,6 +179,9 @@ main(int argc, char **argv)
 	if (srv.timeout < 60)
 		srv.timeout = 60;
 	srv.tls_auth_only = config_bool(d.cfg, "imapd_tls_auth_only");
+	srv.conn_limit = (unsigned long)config_int(d.cfg,
+	    "imapd_client_connection_count_limit");
+	srv.conns = xcalloc(1, sizeof(*srv.conns));
 	srv.wrappermode = config_bool(d.cfg, "imapd_tls_wrappermode");
 	imap_parser_limits_default(&srv.limits);
 	{
@@ -127,6 +207,9 @@ main(int argc, char **argv)
 	daemon_drop_privileges(&d);
 
 	signal(SIGPIPE, SIG_IGN);
+	/* Password checks finish on worker threads (event_active). */
+	if (evthread_use_pthreads() < 0)
+		log_fatal("evthread_use_pthreads failed");
 	srv.base = event_base_new();
 	if (srv.base == NULL)
 		log_fatal("event_base_new failed");
@@ -141,6 +224,9 @@ main(int argc, char **argv)
 		evconnlistener_set_error_cb(listeners[i], accept_error_cb);
 		n_listeners++;
 	}
+	srv.logins = imapd_login_pool_start(LOGIN_THREADS);
+	log_info("password checks on %d threads (libcrypt prefers %s)",
+	    LOGIN_THREADS, imapd_auth_crypt_method());
 	ev_term = evsignal_new(srv.base, SIGTERM, sigterm_cb, &srv);
 	ev_usr1 = evsignal_new(srv.base, SIGUSR1, sigusr1_cb, &srv);
 	event_add(ev_term, NULL);
@@ -153,7 +239,9 @@ main(int argc, char **argv)
 		evconnlistener_free(listeners[i]);
 	event_free(ev_term);
 	event_free(ev_usr1);
+	imapd_login_pool_stop(srv.logins);
 	event_base_free(srv.base);
+	conn_table_free(srv.conns);
 	passdb_close(srv.passwords);
 	if (srv.tls != NULL)
 		tls_server_free(srv.tls);
