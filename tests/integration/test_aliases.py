@@ -71,8 +71,8 @@ def test_sendmail_and_mailq_by_name(instance, tmp_path):
     link = tmp_path / "mailq"
     os.symlink(instance.bin, link)
     r = run_ulak(link, env=env)
-    assert r.returncode == 75, r.stderr
-    assert "not yet available" in r.stderr
+    assert r.returncode == 0, r.stderr
+    assert "Mail queue is empty" in r.stdout
     # Called as sendmail it submits into maildrop/ (test_sendmail.py has
     # the details).
     link = tmp_path / "sendmail"
