@@ -37,6 +37,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "dict.h"
+#include "dkim_signer.h"
 #include "dns.h"
 #include "err.h"
 #include "log.h"
@@ -436,6 +437,17 @@ read_settings(struct smtp_agent *a, struct daemon *d)
 	strlist_init(&a->smtpd_ports);
 	local_addresses(a, cfg);
 	smtpd_ports(a, d->config_dir);
+	/*
+	 * DKIM keys are read now, before privileges are dropped (key files
+	 * are often root's, mode 0600); a reload restarts this process.
+	 */
+	a->dkim = dkim_signer_new(cfg, &err);
+	if (a->dkim == NULL)
+		log_fatal("%s", err);
+	if (dkim_signer_enabled(a->dkim))
+		log_info("DKIM signing of outgoing mail: %zu key%s loaded",
+		    dkim_signer_key_count(a->dkim),
+		    dkim_signer_key_count(a->dkim) == 1 ? "" : "s");
 }
 
 int
@@ -490,6 +502,7 @@ main(int argc, char **argv)
 	if (a.tls_policy != NULL)
 		maps_close(a.tls_policy);
 	SSL_CTX_free(a.ssl_ctx);
+	dkim_signer_free(a.dkim);
 	strlist_release(&a.local_addrs);
 	strlist_release(&a.smtpd_ports);
 	free(a.service);

@@ -3,8 +3,9 @@
  *
  * main.c      the agent protocol with qmgr (docs/protocols.md, "Delivery
  *             agents"): requests in, results out
- * smtp_deliver.c  one delivery: queue file, routing (MX, A/AAAA, loops),
- *             trying addresses in order, results, done-marks, log lines
+ * smtp_deliver.c  one delivery: queue file, DKIM signing (dkim_signer.h),
+ *             routing (MX, A/AAAA, loops), trying addresses in order,
+ *             results, done-marks, log lines
  * smtp_session.c  one SMTP conversation on one TCP connection: ESMTP,
  *             PIPELINING, SIZE, 8BITMIME, SMTPUTF8, DSN, STARTTLS
  * smtp_tls.c  the OpenSSL client context and certificate checks
@@ -25,6 +26,7 @@
 
 struct event_base;
 struct dns_resolver;
+struct dkim_signer;
 struct maps;
 struct queue_file;
 struct queue_rcpt;
@@ -52,6 +54,7 @@ struct smtp_agent {
 	unsigned cache_time;		/* smtp_connection_cache_time_limit */
 	struct smtp_session *idle;	/* sessions kept for reuse */
 	unsigned n_idle;
+	struct dkim_signer *dkim;	/* outgoing DKIM signatures */
 };
 
 /* A recipient of the current request. */
@@ -84,6 +87,11 @@ struct delivery {
 	struct buf tls_match;		/* names a certificate may carry */
 	struct smtp_rcpt *rcpt;
 	size_t n_rcpt;
+	/*
+	 * DKIM-Signature field(s) to send before the content (CRLF line
+	 * ends), made once per delivery; empty when not signed.
+	 */
+	struct buf dkim_header;
 	/* routing */
 	struct dns_query *mx_query;
 	struct mx_host *hosts;

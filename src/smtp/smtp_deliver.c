@@ -1,6 +1,7 @@
 /*
  * smtp_deliver - one delivery request of the smtp agent: read the queue
- * file, find the servers (RFC 5321 5.1: MX records by preference, equal
+ * file, sign it with DKIM when it is due a signature (dkim_signer.h),
+ * find the servers (RFC 5321 5.1: MX records by preference, equal
  * preferences shuffled, each MX host's A/AAAA; no MX: the domain itself;
  * a null MX, RFC 7505: bounce; an MX that is this host: bounce as a
  * loop), try the addresses in order until every recipient has its
@@ -18,6 +19,7 @@
 #include <event2/event.h>
 
 #include "dict.h"
+#include "dkim_signer.h"
 #include "dns.h"
 #include "err.h"
 #include "log.h"
@@ -453,6 +455,34 @@ tls_policy(struct delivery *d, const char **error_r)
 	return 0;
 }
 
+/*
+ * Sign the message once for this delivery (before any connection, so
+ * that a failure costs nothing).  The file is read sequentially and
+ * hashed; it is in the page cache for the sending that follows.  -1 when
+ * the recipients were deferred: a message that should be signed is never
+ * sent unsigned.
+ */
+static int
+dkim_sign(struct delivery *d)
+{
+	const char *note = NULL, *err;
+	int rc;
+
+	if (d->agent->dkim == NULL || !dkim_signer_enabled(d->agent->dkim))
+		return 0;
+	rc = dkim_signer_sign_queue_file(d->agent->dkim, d->qf,
+	    &d->dkim_header, &note, &err);
+	if (rc < 0) {
+		log_warning("%s: DKIM signing failed: %s", d->queue_id, err);
+		result_all(d, "4.3.0", err_fmt("DKIM signing failed: %s",
+		    err));
+		return -1;
+	}
+	if (rc > 0)
+		log_info("%s: DKIM-Signature added: %s", d->queue_id, note);
+	return 0;
+}
+
 /* Find the servers: the literal address, the host's, or the MX hosts'. */
 static void
 route(struct delivery *d)
@@ -510,6 +540,7 @@ delivery_start(struct smtp_agent *agent, const char *queue_id,
 	gettimeofday(&d->start, NULL);
 	buf_init(&d->last_reason, 0);
 	buf_init(&d->tls_match, 0);
+	buf_init(&d->dkim_header, 0);
 	str_copy(d->queue_id, sizeof(d->queue_id), queue_id);
 	if (str_copy(d->nexthop, sizeof(d->nexthop), nexthop) < 0) {
 		*error_r = "next hop too long";
@@ -568,6 +599,10 @@ delivery_start(struct smtp_agent *agent, const char *queue_id,
 		finish_soon(d);
 		return d;
 	}
+	if (dkim_sign(d) < 0) {
+		finish_soon(d);
+		return d;
+	}
 	d->session = smtp_session_reuse(d);
 	if (d->session == NULL)
 		route(d);
@@ -596,6 +631,7 @@ delivery_free(struct delivery *d)
 		queue_file_close(d->qf);
 	buf_release(&d->last_reason);
 	buf_release(&d->tls_match);
+	buf_release(&d->dkim_header);
 	free(d);
 }
 

@@ -4,7 +4,8 @@
  * STARTTLS (RFC 3207) as the TLS level asks, then one transaction for
  * the delivery's open recipients: MAIL with SIZE/BODY/SMTPUTF8/RET/ENVID,
  * RCPT with NOTIFY/ORCPT (pipelined when the server offers PIPELINING,
- * RFC 2920), DATA with the content dot-stuffed, and QUIT.
+ * RFC 2920), DATA with the delivery's DKIM-Signature field(s) and the
+ * content dot-stuffed, and QUIT.
  *
  * Everything runs on libevent bufferevents (TLS through
  * bufferevent_openssl); every wait has the smtp_*_timeout of its stage;
@@ -244,7 +245,8 @@ send_mail(struct smtp_session *s)
 	if (s->size_limit > 0 || s->esmtp) {
 		if (s->esmtp)
 			buf_printf(&cmd, " SIZE=%llu", (unsigned long long)
-			    queue_file_content_length(qf));
+			    (queue_file_content_length(qf) +
+			    s->d->dkim_header.len));
 	}
 	if (s->eightbit && (queue_file_flags(qf) & QUEUE_FLAG_8BITMIME))
 		buf_append_str(&cmd, " BODY=8BITMIME");
@@ -323,7 +325,7 @@ start_transaction(struct smtp_session *s)
 	struct delivery *d = s->d;
 	const char *sender = queue_file_get(d->qf, QUEUE_SENDER);
 	bool utf8_env = smtp_is_utf8(sender);
-	uint64_t size = queue_file_content_length(d->qf);
+	uint64_t size = queue_file_content_length(d->qf) + d->dkim_header.len;
 	char text[600];
 
 	free(s->txn);
@@ -703,6 +705,14 @@ handle_reply(struct smtp_session *s)
 			s->offset = 0;
 			smtp_dot_init(&s->dot);
 			buf_release(&text);
+			if (d->dkim_header.len > 0) {
+				/* RFC 6376 5.6: prepended to the message. */
+				buf_reset(&s->scratch);
+				smtp_dot_encode(&s->dot, d->dkim_header.data,
+				    d->dkim_header.len, &s->scratch);
+				bufferevent_write(s->bev, s->scratch.data,
+				    s->scratch.len);
+			}
 			send_content(s);
 			return -1;
 		}

@@ -2,8 +2,8 @@
  * cmd_init - `ulak init DIR`: write a complete, ready-to-run instance
  * inside DIR alone: main.cf, master.cf (listeners on 127.0.0.1 at
  * BASE+port), aliases (built), a passwd-file of mail users with yescrypt
- * hashes and their Maildir homes, the queue, log and data folders, and a
- * self-signed TLS certificate.
+ * hashes and their Maildir homes, the queue, log and data folders, a
+ * self-signed TLS certificate and a DKIM signing key (init_dkim.c).
  *
  * Distrusts its arguments: the domain, user names and port base are
  * checked before anything is written; DIR must be new or empty, and
@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "err.h"
 #include "file.h"
+#include "init_dkim.h"
 #include "mastercf.h"
 #include "mem.h"
 #include "parse.h"
@@ -52,6 +53,7 @@ struct init {
 	uid_t uid;		/* of the mail users and their files */
 	gid_t gid;
 	bool chown_owner;	/* root: give the daemons' files to mail_owner */
+	int dkim_type;		/* enum dkim_key_type, or -1: no DKIM key */
 };
 
 /* The listeners and their offsets from the port base. */
@@ -253,6 +255,12 @@ init_main_cf(const struct init *in, const char **error_r)
 	    in->domain, in->domain,
 	    in->dir, in->dir, in->dir, in->dir,
 	    in->domain, in->dir, in->dir, in->domain, in->dir);
+	if (in->dkim_type >= 0)
+		(void)buf_printf(&t, "\n"
+		    "# DKIM: outgoing mail from %s is signed (key and the DNS\n"
+		    "# record to publish in %s/dkim/).\n"
+		    "dkim_signing_key_maps = texthash:%s/dkim/signing_keys\n",
+		    in->domain, in->dir, in->dir);
 	rc = init_write(in->dir, "main.cf", &t, 0644, error_r);
 	buf_release(&t);
 	return rc;
@@ -445,7 +453,7 @@ static int
 init_chown(const struct init *in, const char **error_r)
 {
 	static const char *const trees[] = { "home", "data", "log", "tls",
-		"users" };
+		"users", "dkim" };
 	struct buf p;
 	int rc = 0;
 
@@ -458,6 +466,8 @@ init_chown(const struct init *in, const char **error_r)
 	    i++) {
 		buf_reset(&p);
 		(void)buf_printf(&p, "%s/%s", in->dir, trees[i]);
+		if (access(p.data, F_OK) < 0)
+			continue;	/* dkim/ with --dkim none */
 		if (nftw(p.data, init_chown_one, 16, FTW_PHYS) != 0) {
 			*error_r = chown_error != NULL ? chown_error :
 			    err_fmt("cannot walk %s", p.data);
@@ -553,11 +563,13 @@ init_run(int argc, char **argv)
 		{ "domain", required_argument, NULL, 'd' },
 		{ "ports", required_argument, NULL, 'p' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "dkim", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct init in = { .domain = INIT_DEFAULT_DOMAIN,
-		.base = INIT_DEFAULT_BASE };
+		.base = INIT_DEFAULT_BASE, .dkim_type = DKIM_KEY_ED25519 };
+	struct buf dkim_zone;
 	struct passwd *pw;
 	const char *error = NULL;
 	char *dir = NULL;
@@ -565,6 +577,7 @@ init_run(int argc, char **argv)
 	bool created = false;
 	int c, used, status = ULAK_EXIT_FAIL;
 
+	buf_init(&dkim_zone, 0);
 	while ((c = getopt_long(argc, argv, ":d:p:u:h", longopts, NULL)) !=
 	    -1) {
 		switch (c) {
@@ -591,6 +604,20 @@ init_run(int argc, char **argv)
 				    "bad or repeated user \"%.*s\": names are "
 				    "lower-case letters, digits, '.', '_', "
 				    "'-'", (int)strcspn(optarg, ":"), optarg);
+				goto out;
+			}
+			break;
+		case 'k':
+			if (strcmp(optarg, "ed25519") == 0)
+				in.dkim_type = DKIM_KEY_ED25519;
+			else if (strcmp(optarg, "rsa") == 0)
+				in.dkim_type = DKIM_KEY_RSA;
+			else if (strcmp(optarg, "none") == 0)
+				in.dkim_type = -1;
+			else {
+				status = ulak_usage(&ulak_cmd_init,
+				    "bad --dkim \"%s\": ed25519, rsa or none",
+				    optarg);
 				goto out;
 			}
 			break;
@@ -694,7 +721,9 @@ init_run(int argc, char **argv)
 		    init_sender_login(&in, &error) < 0 ||
 		    init_aliases(&in, &error) < 0 ||
 		    ulak_tls_selfsigned(cert.data, key.data, host.data,
-		    &error) < 0 || init_chown(&in, &error) < 0) {
+		    &error) < 0 || (in.dkim_type >= 0 && ulak_init_dkim(dir,
+		    in.domain, (enum dkim_key_type)in.dkim_type, &dkim_zone,
+		    &error) < 0) || init_chown(&in, &error) < 0) {
 			ulak_err("init", "%s", error);
 			init_cleanup(dir);
 			if (created)
@@ -722,8 +751,13 @@ init_run(int argc, char **argv)
 		else
 			printf("ulak: user %s@%s\n", in.users[i].name,
 			    in.domain);
+	if (in.dkim_type >= 0)
+		printf("ulak: outgoing mail is DKIM-signed; publish this record "
+		    "(also in %s/dkim/%s.txt):\n%s\n", dir, in.domain,
+		    dkim_zone.data);
 	printf("ulak: start it with: ulak -c %s start -f\n", dir);
 out:
+	buf_release(&dkim_zone);
 	for (size_t i = 0; i < in.n_users; i++) {
 		free(in.users[i].name);
 		if (in.users[i].password != NULL)
@@ -740,7 +774,7 @@ const struct ulak_cmd ulak_cmd_init = {
 	.name = "init",
 	.summary = "write a new, ready-to-run instance",
 	.synopsis = "ulak init DIR [--domain DOMAIN] [--ports BASE] "
-	    "[--user NAME[:PASSWORD]]...",
+	    "[--user NAME[:PASSWORD]]... [--dkim ed25519|rsa|none]",
 	.help =
 	    "DESCRIPTION\n"
 	    "    Writes a complete instance of the mail system inside the\n"
@@ -775,12 +809,17 @@ const struct ulak_cmd ulak_cmd_init = {
 	    "    DIR/data/         state: greylisting, TLS session cache\n"
 	    "    DIR/tls/          cert.pem and key.pem: a self-signed EC P-256\n"
 	    "                      certificate for mail.DOMAIN, ten years\n"
+	    "    DIR/dkim/         DOMAIN.ulak.key: the DKIM signing key\n"
+	    "                      (selector ulak, mode 0600); signing_keys:\n"
+	    "                      the table dkim_signing_key_maps names;\n"
+	    "                      DOMAIN.txt: the DNS TXT record to publish\n"
+	    "                      (also printed)\n"
 	    "\n"
 	    "    The users' uid and gid and mail_owner are the invoking user's.\n"
 	    "    Run as root, mail_owner is \"ulak\" (a system user that must\n"
 	    "    exist before `ulak start`); the mail users then get its uid\n"
-	    "    and gid, and the homes, data, log and TLS files and the users\n"
-	    "    file become its own, since the daemons run as that user.\n"
+	    "    and gid, and the homes, data, log, TLS and DKIM files and the\n"
+	    "    users file become its own, since the daemons run as that user.\n"
 	    "    A user given without a password gets a random one, printed\n"
 	    "    once; keep it.\n"
 	    "    On failure, whatever was written into DIR is removed again.\n"
@@ -797,6 +836,10 @@ const struct ulak_cmd ulak_cmd_init = {
 	    "        A mail user (repeatable; the default is one user \"demo\").\n"
 	    "        Names are lower-case letters, digits, '.', '_' and '-'.\n"
 	    "        The first user receives the role aliases.\n"
+	    "    --dkim ed25519|rsa|none\n"
+	    "        The DKIM key to make (default ed25519; rsa: 2048 bits,\n"
+	    "        verified by every receiver, slower to make; none: no key,\n"
+	    "        no signing).\n"
 	    "    -h, --help\n"
 	    "        Print this page and exit.\n"
 	    "\n"
