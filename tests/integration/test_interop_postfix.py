@@ -78,8 +78,16 @@ def message(subject, rcpt):
 
 
 @pytest.fixture(scope="module")
-def selfsigned(tmp_path_factory):
-    d = tmp_path_factory.mktemp("pfcert")
+def selfsigned():
+    # Outside pytest's 0700 tree: Postfix's unprivileged processes and
+    # ulak's daemons must reach it.
+    import tempfile
+    d = pathlib.Path(tempfile.mkdtemp(prefix="ulak-pfcert-"))
+    yield from _selfsigned(d)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def _selfsigned(d):
     r = subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
          "-keyout", "key.pem", "-out", "cert.pem", "-days", "2", "-subj",
@@ -88,7 +96,7 @@ def selfsigned(tmp_path_factory):
     os.chmod(d, 0o755)
     for f in d.iterdir():
         f.chmod(0o644)
-    return d
+    yield d
 
 
 class Peer(PostfixPeer):
@@ -154,9 +162,8 @@ def start_peer(root, cert_dir, **kw):
 
 
 @pytest.fixture
-def postfix(tmp_path, selfsigned):
-    os.chmod(tmp_path, 0o755)
-    peer = start_peer(tmp_path / "postfix", selfsigned)
+def postfix(daemon_tmp, selfsigned):
+    peer = start_peer(daemon_tmp / "postfix", selfsigned)
     yield peer
     peer.cleanup()
 
@@ -212,11 +219,9 @@ def ulak_offers_starttls(inst):
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["plain", "starttls"])
-def test_postfix_to_ulak(running, tmp_path, selfsigned, tls):
-    if tls and not ulak_offers_starttls(running):
-        pytest.skip("ulak's smtpd does not offer STARTTLS (yet)")
-    os.chmod(tmp_path, 0o755)
-    peer = start_peer(tmp_path / "postfix-relay", selfsigned,
+def test_postfix_to_ulak(running, daemon_tmp, selfsigned, tls):
+    assert ulak_offers_starttls(running)
+    peer = start_peer(daemon_tmp / "postfix-relay", selfsigned,
                       relay_port=running.ports["smtp"],
                       smtp_level="encrypt" if tls else "none")
     try:
