@@ -391,12 +391,14 @@ def test_corrupt_file_moved(env):
     good = env.send(["demo@mail.example.test"])
     env.wait_log(f"{good}: removed")
     bad = "1GA4GC208J0ZZZZ"
-    p = env.queue / "incoming" / bad
-    p.write_bytes(b"ulak-queue-file 1\narrival_time=1700000000\n"
-                  b"sender=a@b\nrcpt=x@y\norcpt=\nnotify=\ndone=-\n"
-                  b"content_length=00000000000000000010\n\nshort")
+    # Written aside, then renamed in: qmgr must never see it half-made.
+    tmp = env.queue / f".{bad}"
+    tmp.write_bytes(b"ulak-queue-file 1\narrival_time=1700000000\n"
+                    b"sender=a@b\nrcpt=x@y\norcpt=\nnotify=\ndone=-\n"
+                    b"content_length=00000000000000000010\n\nshort")
     if env.inst.as_root:
-        os.chown(p, env.inst.uid, env.inst.gid)
+        os.chown(tmp, env.inst.uid, env.inst.gid)
+    os.rename(tmp, env.queue / "incoming" / bad)
     wait_for(lambda: env.where(bad) == "corrupt", what="corrupt/")
     assert f"{bad}: corrupt queue file moved to corrupt/" in env.log()
     # qmgr is still alive and delivering.
