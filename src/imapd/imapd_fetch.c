@@ -22,6 +22,7 @@
 #include "mailstore.h"
 #include "mem.h"
 #include "mime.h"
+#include "mime_stream.h"
 #include "str.h"
 
 #include "imap_render.h"
@@ -704,17 +705,83 @@ header_has(struct sctx *c, const char *field, const char *needle)
 	return h.found;
 }
 
+/* A leaf text part in base64 or quoted-printable below P? */
+static bool
+has_encoded_text(const struct mime_part *p)
+{
+	if (p->n_kids > 0) {
+		for (size_t i = 0; i < p->n_kids; i++)
+			if (has_encoded_text(&p->kids[i]))
+				return true;
+		return false;
+	}
+	return p->type != NULL && strcmp(p->type, "text") == 0 &&
+	    p->encoding != NULL && (strcmp(p->encoding, "base64") == 0 ||
+	    strcmp(p->encoding, "quoted-printable") == 0);
+}
+
+static void
+text_cb(void *ctx, const char *text, size_t len)
+{
+	struct buf *b = ctx;
+
+	buf_append(b, text, len);
+	buf_append_char(b, '\n');
+}
+
+static void
+nop_header_cb(void *ctx, enum mime_stream_class cls, const char *hdr,
+    size_t len, unsigned flags)
+{
+}
+
+static void
+nop_header_end_cb(void *ctx, enum mime_stream_class cls,
+    enum mime_stream_end how)
+{
+}
+
+static void
+nop_line_cb(void *ctx, enum mime_stream_line kind, const char *line,
+    size_t len, size_t eol_len, bool check)
+{
+}
+
+/*
+ * BODY (and the body half of TEXT): the raw body, then - when that does
+ * not match - the decoded text of the text parts in base64 or
+ * quoted-printable (as the client sees them once decoded; the charset
+ * is not converted).  Lines of decoded text are joined by LF.
+ */
 static bool
 body_has(struct sctx *c, const char *needle)
 {
 	struct loaded *l = sload(c);
 	const struct mime_part *top;
+	struct mime_stream_opts o;
+	struct mime_stream_callbacks cb = { nop_header_cb, nop_header_end_cb,
+		nop_line_cb, text_cb };
+	struct mime_stream *ms;
+	struct buf text;
+	bool hit;
 
 	if (l == NULL)
 		return false;
 	top = mime_of(l);
-	return ci_contains(l->text.data + top->body_off, top->body_len,
-	    needle);
+	if (ci_contains(l->text.data + top->body_off, top->body_len, needle))
+		return true;
+	if (!has_encoded_text(top))
+		return false;
+	mime_stream_opts_default(&o);
+	o.body_limit = 0;	/* the whole of every part */
+	buf_init(&text, 0);
+	ms = mime_stream_new(&o, &cb, &text);
+	mime_stream_feed(ms, l->text.data, l->text.len);
+	mime_stream_finish(ms);
+	mime_stream_free(ms);
+	hit = ci_contains(text.data, text.len, needle);
+	buf_release(&text);
+	return hit;
 }
 
 struct dsearch {
