@@ -23,6 +23,7 @@ void
 imap_render_string(struct buf *out, const char *s, size_t len)
 {
 	bool quoted = len <= QUOTED_MAX;
+	size_t start;
 
 	if (s == NULL) {
 		buf_append_str(out, "NIL");
@@ -39,12 +40,19 @@ imap_render_string(struct buf *out, const char *s, size_t len)
 		buf_append(out, s, len);
 		return;
 	}
+	/* Runs without '"' or '\\' in one copy (ENVELOPE of thousands of
+	 * messages is mostly this). */
+	buf_reserve(out, len + 2);
 	buf_append_char(out, '"');
+	start = 0;
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '"' || s[i] == '\\')
-			buf_append_char(out, '\\');
-		buf_append_char(out, s[i]);
+		if (s[i] != '"' && s[i] != '\\')
+			continue;
+		buf_append(out, s + start, i - start);
+		buf_append_char(out, '\\');
+		start = i;
 	}
+	buf_append(out, s + start, len - start);
 	buf_append_char(out, '"');
 }
 
@@ -54,26 +62,33 @@ imap_render_cstring(struct buf *out, const char *s)
 	imap_render_string(out, s, s != NULL ? strlen(s) : 0);
 }
 
-enum { F_DATE, F_SUBJECT, F_FROM, F_SENDER, F_REPLY_TO, F_TO, F_CC, F_BCC,
-	F_IN_REPLY_TO, F_MESSAGE_ID, F_N };
+const char *const imap_envelope_names[IMAP_ENV_FIELDS] = { "Date",
+	"Subject", "From", "Sender", "Reply-To", "To", "Cc", "Bcc",
+	"In-Reply-To", "Message-ID" };
 
-static const char *const env_names[F_N] = { "Date", "Subject", "From",
-	"Sender", "Reply-To", "To", "Cc", "Bcc", "In-Reply-To", "Message-ID" };
-
-struct env {
-	char *v[F_N];
-};
+int
+imap_envelope_field(const char *name)
+{
+	for (int i = 0; i < IMAP_ENV_FIELDS; i++)
+		if (str_casecmp(name, imap_envelope_names[i]) == 0)
+			return i;
+	return -1;
+}
 
 static int
 env_cb(void *ctx, const struct header_field *f)
 {
-	struct env *e = ctx;
+	struct imap_envelope *e = ctx;
 
-	for (int i = 0; i < F_N; i++) {
+	for (int i = 0; i < IMAP_ENV_FIELDS; i++) {
 		struct buf b;
 
-		if (e->v[i] != NULL || !header_field_is(f, env_names[i]))
+		if (!header_field_is(f, imap_envelope_names[i]))
 			continue;
+		if (e->v[i] != NULL) {
+			e->dup |= 1u << i;
+			return 0;
+		}
 		buf_init(&b, 64 * 1024);
 		(void)header_unfold(f->value, f->value_len, true, &b);
 		/* A NUL would cut the C string: make it a '?'. */
@@ -82,8 +97,28 @@ env_cb(void *ctx, const struct header_field *f)
 				b.data[k] = '?';
 		e->v[i] = buf_detach(&b, NULL);
 		buf_release(&b);
+		return 0;
 	}
 	return 0;
+}
+
+void
+imap_envelope_parse(const char *hdr, size_t len, struct imap_envelope *e)
+{
+	size_t body;
+	const char *error;
+
+	memset(e, 0, sizeof(*e));
+	(void)header_parse_message(hdr, len, 0, env_cb, e, &body, &error);
+}
+
+void
+imap_envelope_release(struct imap_envelope *e)
+{
+	for (int i = 0; i < IMAP_ENV_FIELDS; i++) {
+		free(e->v[i]);
+		e->v[i] = NULL;
+	}
 }
 
 static void
@@ -137,40 +172,41 @@ render_addresses(struct buf *out, const char *v)
 }
 
 void
+imap_render_envelope_fields(struct buf *out, const char *const *v)
+{
+	buf_append_char(out, '(');
+	imap_render_cstring(out, v[IMAP_ENV_DATE]);
+	buf_append_char(out, ' ');
+	imap_render_cstring(out, v[IMAP_ENV_SUBJECT]);
+	buf_append_char(out, ' ');
+	render_addresses(out, v[IMAP_ENV_FROM]);
+	buf_append_char(out, ' ');
+	/* RFC 3501 7.4.2: Sender and Reply-To default to From. */
+	render_addresses(out, v[IMAP_ENV_SENDER] != NULL ?
+	    v[IMAP_ENV_SENDER] : v[IMAP_ENV_FROM]);
+	buf_append_char(out, ' ');
+	render_addresses(out, v[IMAP_ENV_REPLY_TO] != NULL ?
+	    v[IMAP_ENV_REPLY_TO] : v[IMAP_ENV_FROM]);
+	for (int i = IMAP_ENV_TO; i <= IMAP_ENV_BCC; i++) {
+		buf_append_char(out, ' ');
+		render_addresses(out, v[i]);
+	}
+	buf_append_char(out, ' ');
+	imap_render_cstring(out, v[IMAP_ENV_IN_REPLY_TO]);
+	buf_append_char(out, ' ');
+	imap_render_cstring(out, v[IMAP_ENV_MESSAGE_ID]);
+	buf_append_char(out, ')');
+}
+
+void
 imap_render_envelope(struct buf *out, const char *msg,
     const struct mime_part *p)
 {
-	struct env e;
-	size_t body;
-	const char *error;
+	struct imap_envelope e;
 
-	memset(&e, 0, sizeof(e));
-	(void)header_parse_message(msg + p->hdr_off, p->hdr_len, 0, env_cb,
-	    &e, &body, &error);
-	buf_append_char(out, '(');
-	imap_render_cstring(out, e.v[F_DATE]);
-	buf_append_char(out, ' ');
-	imap_render_cstring(out, e.v[F_SUBJECT]);
-	buf_append_char(out, ' ');
-	render_addresses(out, e.v[F_FROM]);
-	buf_append_char(out, ' ');
-	/* RFC 3501 7.4.2: Sender and Reply-To default to From. */
-	render_addresses(out, e.v[F_SENDER] != NULL ? e.v[F_SENDER] :
-	    e.v[F_FROM]);
-	buf_append_char(out, ' ');
-	render_addresses(out, e.v[F_REPLY_TO] != NULL ? e.v[F_REPLY_TO] :
-	    e.v[F_FROM]);
-	for (int i = F_TO; i <= F_BCC; i++) {
-		buf_append_char(out, ' ');
-		render_addresses(out, e.v[i]);
-	}
-	buf_append_char(out, ' ');
-	imap_render_cstring(out, e.v[F_IN_REPLY_TO]);
-	buf_append_char(out, ' ');
-	imap_render_cstring(out, e.v[F_MESSAGE_ID]);
-	buf_append_char(out, ')');
-	for (int i = 0; i < F_N; i++)
-		free(e.v[i]);
+	imap_envelope_parse(msg + p->hdr_off, p->hdr_len, &e);
+	imap_render_envelope_fields(out, (const char *const *)e.v);
+	imap_envelope_release(&e);
 }
 
 static void

@@ -28,10 +28,12 @@
 #include "imap_render.h"
 #include "imapd.h"
 #include "imapd_cmd.h"
+#include "imapd_hcache.h"
 
 struct imapd_fetch_job {
 	char *tag;
 	bool uid;
+	char *dir;		/* the folder's directory (imapd_hcache key) */
 	struct imap_fetch f;
 	size_t *idx;
 	size_t n, pos;
@@ -272,6 +274,20 @@ section_text(struct loaded *l, const struct imap_fetch_body *b,
 	}
 }
 
+/* The selected folder's directory (malloc'ed), or NULL. */
+static char *
+folder_dir(struct imapd_session *s)
+{
+	struct buf b;
+	char *dir = NULL;
+
+	buf_init(&b, 0);
+	if (imapd_folder_path(s, &b) == 0)
+		dir = buf_detach(&b, NULL);
+	buf_release(&b);
+	return dir;
+}
+
 static void
 fetch_one(struct imapd_session *s, struct imapd_fetch_job *job, size_t i)
 {
@@ -284,6 +300,9 @@ fetch_one(struct imapd_session *s, struct imapd_fetch_job *job, size_t i)
 	    f->n_bodies > 0;
 	bool set_seen = false, flags_out = (items & IMAP_FETCH_FLAGS) != 0;
 	struct loaded l = { .mime = NULL };
+	struct imapd_hcache_env cenv;
+	struct imap_envelope penv;
+	bool have_cenv = false, have_penv = false;
 	const char *error;
 	struct buf out, tmp;
 
@@ -295,6 +314,25 @@ fetch_one(struct imapd_session *s, struct imapd_fetch_job *job, size_t i)
 		for (size_t k = 0; k < f->n_bodies; k++)
 			if (!f->bodies[k].peek)
 				set_seen = true;
+	}
+	/* ENVELOPE alone needs no message file once it is cached. */
+	if (need_text && (items & (IMAP_FETCH_BODY | IMAP_FETCH_BODYSTRUCTURE |
+	    IMAP_FETCH_RFC822 | IMAP_FETCH_RFC822_HEADER |
+	    IMAP_FETCH_RFC822_TEXT)) == 0 && f->n_bodies == 0 &&
+	    job->dir != NULL) {
+		uint32_t uv = mailstore_folder_uidvalidity(s->folder);
+
+		need_text = false;
+		if (imapd_hcache_get(job->dir, uv, m->uid, &cenv))
+			have_cenv = true;
+		else {
+			if (load_header(s, i, &l, false) != 0)
+				return;
+			imap_envelope_parse(l.text.data, mime_of(&l)->hdr_len,
+			    &penv);
+			have_penv = true;
+			imapd_hcache_put(job->dir, uv, m->uid, &penv);
+		}
 	}
 	if (need_text) {
 		bool hdr_only = !(items & (IMAP_FETCH_BODY |
@@ -353,7 +391,13 @@ fetch_one(struct imapd_session *s, struct imapd_fetch_job *job, size_t i)
 	if (items & IMAP_FETCH_ENVELOPE) {
 		SEP();
 		buf_append_str(&out, "ENVELOPE ");
-		imap_render_envelope(&out, l.text.data, mime_of(&l));
+		if (have_cenv)
+			imap_render_envelope_fields(&out, cenv.v);
+		else if (have_penv)
+			imap_render_envelope_fields(&out,
+			    (const char *const *)penv.v);
+		else
+			imap_render_envelope(&out, l.text.data, mime_of(&l));
 	}
 	if (items & IMAP_FETCH_BODY) {
 		SEP();
@@ -408,6 +452,8 @@ fetch_one(struct imapd_session *s, struct imapd_fetch_job *job, size_t i)
 	imapd_write(s, out.data, out.len);
 	buf_release(&out);
 	buf_release(&tmp);
+	if (have_penv)
+		imap_envelope_release(&penv);
 	unload(&l);
 }
 
@@ -421,6 +467,7 @@ imapd_fetch_release(struct imapd_session *s)
 	imap_fetch_free(&job->f);
 	free(job->idx);
 	free(job->tag);
+	free(job->dir);
 	free(job);
 	s->job = NULL;
 	s->job_active = false;
@@ -469,6 +516,7 @@ imapd_cmd_fetch(struct imapd_session *s, const char *tag, bool uid,
 		job->f.items |= IMAP_FETCH_UID;
 	job->uid = uid;
 	job->tag = xstrdup(tag);
+	job->dir = folder_dir(s);
 	job->n = imapd_resolve_set(s, &set, uid, &job->idx);
 	imap_seqset_free(&set);
 	s->job = job;
@@ -600,6 +648,8 @@ struct sctx {
 	struct imapd_session *s;
 	size_t i, count;
 	uint32_t max_uid;
+	char *dir;		/* the folder's directory (imapd_hcache) */
+	uint32_t uidvalidity;
 	int level;		/* of L: 0 nothing, 1 header only, 2 whole */
 	int status;		/* of the last load: 0, 1 gone, -1 */
 	struct loaded l;
@@ -688,16 +738,58 @@ hsearch_cb(void *ctx, const struct header_field *f)
 	return h->found ? 1 : 0;
 }
 
+/*
+ * The ENVELOPE fields of message C->i from imapd_hcache (read from the
+ * header and stored there first when missing).  False when the message
+ * is gone.
+ */
+static bool
+cached_env(struct sctx *c, struct imapd_hcache_env *env)
+{
+	uint32_t uid = mailstore_folder_msg(c->s->folder, c->i)->uid;
+	struct imap_envelope e;
+	struct loaded *l;
+
+	if (c->dir == NULL)
+		return false;
+	if (imapd_hcache_get(c->dir, c->uidvalidity, uid, env))
+		return true;
+	if ((l = sload_hdr(c)) == NULL)
+		return false;
+	imap_envelope_parse(l->text.data, mime_of(l)->hdr_len, &e);
+	imapd_hcache_put(c->dir, c->uidvalidity, uid, &e);
+	imap_envelope_release(&e);
+	return imapd_hcache_get(c->dir, c->uidvalidity, uid, env);
+}
+
 static bool
 header_has(struct sctx *c, const char *field, const char *needle)
 {
-	struct loaded *l = sload_hdr(c);
+	struct loaded *l;
 	struct hsearch h = { field, needle, false };
 	const struct mime_part *top;
 	size_t body;
 	const char *error;
+	int k = field != NULL ? imap_envelope_field(field) : -1;
+	struct imapd_hcache_env env;
 
-	if (l == NULL)
+	/* An ENVELOPE field that occurs once: its cached value will do. */
+	if (k >= 0 && cached_env(c, &env) && !(env.dup & (1u << k))) {
+		const char *v = env.v[k];
+		struct buf dec;
+		bool hit;
+
+		if (v == NULL)
+			return false;
+		if (needle[0] == '\0')
+			return true;
+		buf_init(&dec, 0);
+		header_decode_2047(v, strlen(v), &dec);
+		hit = ci_contains(dec.data, dec.len, needle);
+		buf_release(&dec);
+		return hit;
+	}
+	if ((l = sload_hdr(c)) == NULL)
 		return false;
 	top = mime_of(l);
 	(void)header_parse_message(l->text.data, top->hdr_len, 0, hsearch_cb,
@@ -1003,6 +1095,8 @@ imapd_cmd_search(struct imapd_session *s, const char *tag, bool uid,
 	}
 	memset(&c, 0, sizeof(c));
 	c.s = s;
+	c.dir = folder_dir(s);
+	c.uidvalidity = mailstore_folder_uidvalidity(s->folder);
 	c.count = mailstore_folder_count(s->folder);
 	c.max_uid = c.count > 0 ?
 	    mailstore_folder_msg(s->folder, c.count - 1)->uid : 0;
@@ -1023,6 +1117,7 @@ imapd_cmd_search(struct imapd_session *s, const char *tag, bool uid,
 			hits[nh++] = uid ? m->uid : (uint32_t)(i + 1);
 	}
 	imap_search_free(q);
+	free(c.dir);
 	buf_init(&b, 0);
 	if (esearch) {
 		buf_printf(&b, "* ESEARCH (TAG \"%s\")%s", tag,
