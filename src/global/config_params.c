@@ -148,8 +148,9 @@ static const struct config_param_def config_param_table[] = {
 	{ "dkim_signing_key_maps", CONFIG_TYPE_LIST, "", 0,
 	    "[ulak] Tables mapping a sender domain (lower case) to "
 	    "\"selector:/path/to/private-key.pem\" (several, separated by "
-	    "commas, sign with each); mail from authenticated or local "
-	    "senders of such a domain is DKIM-signed (RSA or Ed25519)." },
+	    "commas, sign with each); mail leaving through smtp from local, "
+	    "authenticated or mynetworks senders whose From: domain (or a "
+	    "parent of it) is listed is DKIM-signed (RSA or Ed25519)." },
 	{ "dkim_verify", CONFIG_TYPE_BOOL, "yes", 0,
 	    "[ulak] Verify DKIM signatures of arriving mail and record "
 	    "the result in Authentication-Results:." },
