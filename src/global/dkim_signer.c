@@ -362,13 +362,16 @@ dkim_signer_domain(struct dkim_signer *s, const char *from_domain,
 	return 0;
 }
 
-/* The end of the header (an empty line) is within B[0..LEN)? */
+/*
+ * Does the header end (an empty line) within B[0..LEN)?  AT_START: B is
+ * the start of the message, where an empty line needs no LF before it.
+ */
 static bool
-signer_header_ends(const char *b, size_t len)
+signer_header_ends(const char *b, size_t len, bool at_start)
 {
-	if (len >= 1 && b[0] == '\n')
+	if (at_start && len >= 1 && b[0] == '\n')
 		return true;
-	if (len >= 2 && b[0] == '\r' && b[1] == '\n')
+	if (at_start && len >= 2 && b[0] == '\r' && b[1] == '\n')
 		return true;
 	for (size_t i = 0; i + 1 < len; i++) {
 		if (b[i] != '\n')
@@ -433,7 +436,8 @@ dkim_signer_sign(struct dkim_signer *s,
 			break;
 		(void)buf_append(&hdr, chunk, got);
 		offset += got;
-		if (signer_header_ends(hdr.data + scan, hdr.len - scan) ||
+		if (signer_header_ends(hdr.data + scan, hdr.len - scan,
+		    scan == 0) ||
 		    hdr.len > DKIM_HEADER_MAX)
 			break;
 	}

@@ -311,12 +311,15 @@ test_preload_and_warnings(void **state)
 	dkim_signer_free(s);
 }
 
+/* From is not the first field: the header must be read to its end. */
 static const char msg_crlf[] =
-    "From: Jane <jane@example.com>\r\n"
+    "Received: from x by y;\r\n"
+    "\tMon, 1 Jan 2024 10:00:00 +0000\r\n"
     "To: bob@remote.test\r\n"
     "Subject: hello\r\n"
     "Date: Mon, 1 Jan 2024 10:00:00 +0000\r\n"
     "Message-ID: <1@example.com>\r\n"
+    "From: Jane <jane@example.com>\r\n"
     "\r\n"
     "Hello Bob.\r\n"
     ".a line with a dot\r\n"
@@ -325,7 +328,7 @@ static const char msg_crlf[] =
 static void
 test_sign_and_verify(void **state)
 {
-	static const size_t chunks[] = { 0, 1, 7, 64 };
+	static const size_t chunks[] = { 0, 1, 2, 3, 7, 64 };
 	const char *error, *note;
 	struct dkim_signer *s = make_signer(NULL, &error);
 	struct buf out, res;
