@@ -14,6 +14,7 @@ several destinations is signed.  (The rule that mail from an outside,
 unauthenticated client is never signed is tested on the decision
 function in tests/unit/test_dkim_signer.c: such mail cannot leave
 through smtp here, as ulak is no open relay.)"""
+import os
 import re
 import smtplib
 import ssl
@@ -286,4 +287,26 @@ def test_unloadable_key_defers_never_unsigned(signing):
     r = inst.run("queue", "flush")
     assert r.returncode == 0, r.stderr
     m = signing.wait_message("deferred for dkim")[0]
+    check_signed(signing, m.data)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: daemons then "
+                    "drop to mail_owner")
+def test_root_owned_key_is_read_before_the_privilege_drop(signing):
+    """A key only root can read (as `ulak dkim keygen` run as root makes
+    it) still signs: the agent reads it before it drops privileges."""
+    inst = signing.inst
+    d = inst.dir / "dkim"
+    key = d / "example.test.ulak.key"
+    assert key.stat().st_uid != 0          # ulak init gave it to mail_owner
+    for p in (d, key):
+        os.chown(p, 0, 0)
+    d.chmod(0o700)
+    key.chmod(0o600)
+    inst.run("reload")
+    r = inst.run("sendmail", "-f", f"demo@{inst.domain}", REMOTE,
+                 input=f"From: demo@{inst.domain}\nTo: {REMOTE}\n"
+                       f"Subject: root key\n\nSigned anyway.\n")
+    assert r.returncode == 0, r.stderr
+    m = signing.wait_message("root key")[0]
     check_signed(signing, m.data)
