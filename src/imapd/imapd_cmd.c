@@ -24,6 +24,8 @@
 
 #include "imapd.h"
 #include "imapd_cmd.h"
+#include "imapd_park.h"
+#include "mailstore_reuse.h"
 
 #define CAPS_COMMON "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE " \
 	"UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED ESEARCH"
@@ -55,6 +57,65 @@ imapd_greeting(struct imapd_session *s)
 	buf_release(&b);
 }
 
+/*
+ * The selected folder's view goes to imapd_park for the next SELECT of
+ * the same folder (by this session or another).
+ */
+static void
+park_folder(struct imapd_session *s)
+{
+	if (s->folder == NULL)
+		return;
+	imapd_park_put(s->fstore, s->folder, s->readonly ?
+	    MAILSTORE_OPEN_READONLY : 0);
+	s->folder = NULL;
+	s->fstore = NULL;
+}
+
+/*
+ * Open folder NAME for SELECT/EXAMINE into s->folder and s->fstore: a
+ * kept view brought up to date, or a new one from its own store.
+ */
+static int
+open_folder(struct imapd_session *s, const char *name, unsigned flags,
+    const char **error_r)
+{
+	const char *root = mailstore_root(s->store);
+	struct mailstore *st;
+	struct mailstore_folder *f;
+	struct mailstore_sync sy;
+	int err;
+
+	if (imapd_park_take(root, name, flags, &st, &f)) {
+		bool ok = mailstore_folder_sync(f, 0, &sy, error_r) == 0 &&
+		    !sy.uidvalidity_changed;
+
+		mailstore_sync_release(&sy);
+		if (ok) {
+			mailstore_folder_forget_recent(f);
+			s->fstore = st;
+			s->folder = f;
+			return 0;
+		}
+		/* Gone or rebuilt: open it afresh. */
+		mailstore_folder_close(f);
+		mailstore_close(st);
+	}
+	st = mailstore_open(root, error_r);
+	if (st == NULL)
+		return -1;
+	f = mailstore_folder_open(st, name, flags, error_r);
+	if (f == NULL) {
+		err = errno;
+		mailstore_close(st);
+		errno = err;
+		return -1;
+	}
+	s->fstore = st;
+	s->folder = f;
+	return 0;
+}
+
 void
 imapd_cmd_release(struct imapd_session *s)
 {
@@ -66,10 +127,7 @@ imapd_cmd_release(struct imapd_session *s)
 	free(s->login_tag);
 	free(s->login_user);
 	s->login_tag = s->login_user = NULL;
-	if (s->folder != NULL) {
-		mailstore_folder_close(s->folder);
-		s->folder = NULL;
-	}
+	park_folder(s);
 	if (s->store != NULL) {
 		mailstore_close(s->store);
 		s->store = NULL;
@@ -592,8 +650,7 @@ close_folder(struct imapd_session *s, bool expunge)
 				    error);
 		}
 	}
-	mailstore_folder_close(s->folder);
-	s->folder = NULL;
+	park_folder(s);
 	s->state = IMAPD_AUTH;
 }
 
@@ -614,9 +671,8 @@ cmd_select(struct imapd_session *s, const char *tag, bool examine,
 		/* RFC 7162 3.2.11 / common practice: tell the client. */
 		imapd_printf(s, "* OK [CLOSED] Previous mailbox closed.\r\n");
 	}
-	s->folder = mailstore_folder_open(s->store, name,
-	    examine ? MAILSTORE_OPEN_READONLY : 0, &error);
-	if (s->folder == NULL) {
+	if (open_folder(s, name, examine ? MAILSTORE_OPEN_READONLY : 0,
+	    &error) < 0) {
 		store_error(s, tag, examine ? "EXAMINE" : "SELECT", error);
 		return;
 	}
@@ -988,6 +1044,7 @@ cmd_mailbox(struct imapd_session *s, const char *tag, const char *cmd,
 			    "\r\n", tag);
 			return;
 		}
+		imapd_park_drop(mailstore_root(s->store));
 		r = mailstore_folder_delete(s->store, name, &error);
 	} else if (strcmp(cmd, "RENAME") == 0) {
 		const char *to = mailbox_arg(&args[1]);
@@ -996,6 +1053,7 @@ cmd_mailbox(struct imapd_session *s, const char *tag, const char *cmd,
 			imapd_printf(s, "%s BAD Invalid arguments.\r\n", tag);
 			return;
 		}
+		imapd_park_drop(mailstore_root(s->store));
 		r = mailstore_folder_rename(s->store, name, to, &error);
 	} else {
 		bool on = strcmp(cmd, "SUBSCRIBE") == 0;

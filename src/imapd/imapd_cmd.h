@@ -49,6 +49,7 @@ struct imapd_session {
 	char *user;
 	struct mailstore *store;
 	struct mailstore_folder *folder;
+	struct mailstore *fstore;	/* the store FOLDER belongs to */
 	bool readonly;
 	int notify_fd;
 	struct event *ev_notify;

@@ -29,6 +29,8 @@
 #include "tls_server.h"
 
 #include "imapd.h"
+#include "imapd_hcache.h"
+#include "imapd_park.h"
 
 /* Threads that check password hashes (imapd_auth.c). */
 #define LOGIN_THREADS 4
@@ -240,6 +242,8 @@ main(int argc, char **argv)
 	event_free(ev_term);
 	event_free(ev_usr1);
 	imapd_login_pool_stop(srv.logins);
+	imapd_park_clear();
+	imapd_hcache_clear();
 	event_base_free(srv.base);
 	conn_table_free(srv.conns);
 	passdb_close(srv.passwords);
