@@ -87,12 +87,15 @@ open_folder(struct imapd_session *s, const char *name, unsigned flags,
 	int err;
 
 	if (imapd_park_take(root, name, flags, &st, &f)) {
-		bool ok = mailstore_folder_sync(f, 0, &sy, error_r) == 0 &&
-		    !sy.uidvalidity_changed;
+		bool ok;
 
+		/* \Recent was the earlier session's; what this sync moves
+		 * out of new/ is this one's. */
+		mailstore_folder_forget_recent(f);
+		ok = mailstore_folder_sync(f, 0, &sy, error_r) == 0 &&
+		    !sy.uidvalidity_changed;
 		mailstore_sync_release(&sy);
 		if (ok) {
-			mailstore_folder_forget_recent(f);
 			s->fstore = st;
 			s->folder = f;
 			return 0;

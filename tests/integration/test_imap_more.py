@@ -300,3 +300,73 @@ def test_header_only_reads_match_whole_message(imap_inst):
     typ, data = m.search(None, "HEADER", "Subject", "after")
     assert data[0].split() == []
     m.logout()
+
+
+# --- views of closed folders kept for the next SELECT ---------------------
+
+def test_reselect_after_changes_on_disk(imap_inst):
+    """A folder's view kept from an earlier session is brought up to date:
+    new, removed and re-flagged messages, \\Recent only for the new."""
+    for i in range(3):
+        deliver(imap_inst, b"Subject: m%d\n\nbody\n" % i)
+    a = login(imap_inst)
+    typ, data = a.select("INBOX")
+    assert data == [b"3"]
+    assert a.untagged_responses.get("RECENT") == [b"3"]
+    a.store("1", "+FLAGS", "\\Seen")
+    typ, uids = a.fetch("1:3", "(UID)")
+    a.logout()
+
+    cur = maildir(imap_inst) / "cur"
+    names = sorted(os.listdir(cur))
+    assert len(names) == 3
+    # Another program flags one message and removes another.
+    flagged = [n for n in names if n.endswith(":2,")][0]
+    os.rename(cur / flagged, cur / (flagged + "F"))
+    gone = [n for n in names if n != flagged and not n.endswith("S")][0]
+    os.unlink(cur / gone)
+    deliver(imap_inst, b"Subject: m3\n\nbody\n")
+
+    b = login(imap_inst)
+    typ, data = b.select("INBOX")
+    assert data == [b"3"]
+    assert b.untagged_responses.get("RECENT") == [b"1"]
+    typ, data = b.fetch("1:3", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    text = b" ".join(x[0] + x[1] if isinstance(x, tuple) else x
+                     for x in data)
+    assert text.count(b"\\Seen") == 1
+    assert text.count(b"\\Flagged") == 1
+    assert text.count(b"\\Recent") == 1
+    assert b"Subject: m3" in text
+    # EXAMINE and SELECT views are not mixed up.
+    typ, data = b.select("INBOX", readonly=True)     # EXAMINE
+    assert typ == "OK"
+    assert b.store("1", "+FLAGS", "\\Deleted")[0] == "NO"
+    b.close()
+    typ, data = b.select("INBOX")
+    assert typ == "OK"
+    assert b.store("1", "+FLAGS", "\\Flagged")[0] == "OK"
+    b.logout()
+
+
+def test_reselect_after_delete_and_create(imap_inst):
+    m = login(imap_inst)
+    assert m.create("Tmp")[0] == "OK"
+    m.append("Tmp", None, None, b"Subject: old\r\n\r\nx\r\n")
+    typ, data = m.select("Tmp")
+    assert data == [b"1"]
+    uv1 = m.response("UIDVALIDITY")[1]
+    m.unselect()
+    assert m.delete("Tmp")[0] == "OK"
+    assert m.create("Tmp")[0] == "OK"
+    for i in range(2):
+        m.append("Tmp", None, None, b"Subject: new %d\r\n\r\nx\r\n" % i)
+    typ, data = m.select("Tmp")
+    assert data == [b"2"]
+    typ, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    subjects = [x[1] for x in data if isinstance(x, tuple)]
+    assert all(b"new" in s for s in subjects), subjects
+    # (UIDVALIDITY may repeat within one second; the view above is the
+    # new folder's all the same.)
+    assert m.response("UIDVALIDITY")[1] != [None]
+    m.logout()
