@@ -94,6 +94,11 @@ void cleanup_msg_write(struct cleanup_msg *m, const void *data, size_t len);
 /* Content bytes fed so far. */
 uint64_t cleanup_msg_size(const struct cleanup_msg *m);
 /*
+ * The client asks for the message to go into hold/ (request=end
+ * hold=REASON: smtpd's DMARC quarantine); logged as "ID: hold: REASON".
+ */
+void cleanup_msg_hold(struct cleanup_msg *m, const char *reason);
+/*
  * End of the content: add what is missing, commit the queue file (durable
  * on disk before this returns with status 0), log, and free M.  *ST gets
  * the outcome.

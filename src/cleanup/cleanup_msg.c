@@ -90,6 +90,18 @@ msg_storage_fail(struct cleanup_msg *m, const char *why)
 }
 
 void
+cleanup_msg_hold(struct cleanup_msg *m, const char *reason)
+{
+	struct buf esc;
+
+	buf_init(&esc, 0);
+	log_info("%s: hold: %s", m->id, log_escape(&esc, reason,
+	    strlen(reason) > 200 ? 200 : strlen(reason)));
+	buf_release(&esc);
+	m->hold = true;
+}
+
+void
 cleanup_msg_protocol_error(struct cleanup_msg *m, const char *what)
 {
 	if (m->status == 0) {

@@ -444,16 +444,23 @@ session_message(const struct cleanup_cfg *cfg, struct reader *r,
 			uint64_t length;
 			const char *why;
 
-			if (req->n != 2 || attr_get_uint(req, "content_length",
-			    0, UINT64_MAX, &length, &why) < 0)
-				cleanup_msg_protocol_error(m, req->n != 2 ?
+			const char *hold = attr_get(req, "hold");
+			size_t n_attr = hold != NULL && *hold != '\0' ? 3 : 2;
+
+			/* hold=REASON (optional): smtpd's DMARC quarantine. */
+			if (req->n != n_attr || attr_get_uint(req,
+			    "content_length", 0, UINT64_MAX, &length,
+			    &why) < 0)
+				cleanup_msg_protocol_error(m, req->n != n_attr ?
 				    "request=end must hold exactly "
-				    "content_length=" : why);
+				    "content_length= (and hold=)" : why);
 			else if (length != cleanup_msg_size(m))
 				cleanup_msg_protocol_error(m, err_fmt(
 				    "content_length=%llu but %llu bytes came",
 				    (unsigned long long)length,
 				    (unsigned long long)cleanup_msg_size(m)));
+			else if (n_attr == 3)
+				cleanup_msg_hold(m, hold);
 			cleanup_msg_finish(m, &st);
 			m = NULL;
 			rc = send_reply(r->fd, &st, cfg->ipc_timeout_ms);
