@@ -122,7 +122,10 @@ daemon_init(struct daemon *d, const char *program, int argc, char **argv)
 	}
 	strlist_release(&overrides);
 
-	logfile = config_str(d->cfg, "maillog_file");
+	/* `ulak start -f`: master in the foreground, every log line on stderr. */
+	env = getenv("ULAK_LOG_STDERR");
+	logfile = env != NULL && strcmp(env, "1") == 0 ? "stderr" :
+	    config_str(d->cfg, "maillog_file");
 	log_init(program, *logfile ? logfile : "syslog");
 
 	env = getenv("ULAK_LISTEN_FDS");

@@ -837,6 +837,7 @@ main(int argc, char **argv)
 			break;
 		case 'f':
 			m.foreground = true;
+			setenv("ULAK_LOG_STDERR", "1", 1);
 			break;
 		default:
 			master_usage();
