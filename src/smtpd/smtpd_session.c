@@ -446,11 +446,22 @@ cl_reply(struct session *s, const struct attr_list *r)
 		} else {
 			const char *d = dsn != NULL ? dsn : "4.3.0";
 
-			if (status[0] == '5') {
-				int code = strcmp(d, "5.3.4") == 0 ? 552 :
-				    strcmp(d, "5.7.1") == 0 ? 550 : 554;
+			/*
+			 * As Postfix: a content rule's own text goes to the
+			 * client ("550 5.7.1 no pills here"); internal
+			 * trouble (4.3.x) gets the generic text.
+			 */
+			if (strcmp(d, "5.3.4") == 0) {
+				respond(s, verb, "552 5.3.4 Message size "
+				    "exceeds fixed limit");
+			} else if (status[0] == '5') {
+				int code = strcmp(d, "5.7.1") == 0 ? 550 : 554;
 
-				respond(s, verb, "%d %s Error: %s", code, d,
+				respond(s, verb, "%d %s %s", code, d,
+				    esc(&e, reason));
+			} else if (strncmp(d, "4.3.", 4) != 0 &&
+			    d[0] == '4') {
+				respond(s, verb, "451 %s %s", d,
 				    esc(&e, reason));
 			} else {
 				respond(s, verb, "%s", temp_reply(d));
