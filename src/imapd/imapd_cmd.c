@@ -24,6 +24,7 @@
 
 #include "imapd.h"
 #include "imapd_cmd.h"
+#include "imapd_hcache.h"
 #include "imapd_park.h"
 #include "mailstore_reuse.h"
 
@@ -1048,6 +1049,7 @@ cmd_mailbox(struct imapd_session *s, const char *tag, const char *cmd,
 			return;
 		}
 		imapd_park_drop(mailstore_root(s->store));
+		imapd_hcache_drop_root(mailstore_root(s->store));
 		r = mailstore_folder_delete(s->store, name, &error);
 	} else if (strcmp(cmd, "RENAME") == 0) {
 		const char *to = mailbox_arg(&args[1]);
@@ -1057,6 +1059,7 @@ cmd_mailbox(struct imapd_session *s, const char *tag, const char *cmd,
 			return;
 		}
 		imapd_park_drop(mailstore_root(s->store));
+		imapd_hcache_drop_root(mailstore_root(s->store));
 		r = mailstore_folder_rename(s->store, name, to, &error);
 	} else {
 		bool on = strcmp(cmd, "SUBSCRIBE") == 0;

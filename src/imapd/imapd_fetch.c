@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -274,16 +276,38 @@ section_text(struct loaded *l, const struct imap_fetch_body *b,
 	}
 }
 
-/* The selected folder's directory (malloc'ed), or NULL. */
+/*
+ * The imapd_hcache key of the selected folder (malloc'ed), or NULL: its
+ * directory and the inode and birth time of its cur/, so that a folder
+ * deleted and made again (by any process) is another folder even when
+ * its UIDVALIDITY comes out the same (mailstore takes it from the clock)
+ * and the file system hands out the same inode again.
+ */
 static char *
 folder_dir(struct imapd_session *s)
 {
 	struct buf b;
+	struct statx stx;
 	char *dir = NULL;
+	size_t len;
 
 	buf_init(&b, 0);
-	if (imapd_folder_path(s, &b) == 0)
-		dir = buf_detach(&b, NULL);
+	if (imapd_folder_path(s, &b) == 0) {
+		len = b.len;
+		buf_append_str(&b, "/cur");
+		if (statx(AT_FDCWD, b.data, 0, STATX_INO | STATX_BTIME,
+		    &stx) == 0) {
+			buf_truncate(&b, len);
+			buf_printf(&b, "\n%llu:%llu:%lld.%u",
+			    (unsigned long long)stx.stx_dev_major << 32 |
+			    stx.stx_dev_minor, (unsigned long long)stx.stx_ino,
+			    (stx.stx_mask & STATX_BTIME) ?
+			    (long long)stx.stx_btime.tv_sec : 0LL,
+			    (stx.stx_mask & STATX_BTIME) ?
+			    stx.stx_btime.tv_nsec : 0u);
+			dir = buf_detach(&b, NULL);
+		}
+	}
 	buf_release(&b);
 	return dir;
 }

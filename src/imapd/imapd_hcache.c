@@ -248,6 +248,19 @@ imapd_hcache_put(const char *dir, uint32_t uidvalidity, uint32_t uid,
 }
 
 void
+imapd_hcache_drop_root(const char *root)
+{
+	size_t n = strlen(root);
+	struct hc_folder *f = head, *next;
+
+	for (; f != NULL; f = next) {
+		next = f->next;
+		if (strncmp(f->dir, root, n) == 0)
+			folder_free(f);
+	}
+}
+
+void
 imapd_hcache_clear(void)
 {
 	while (head != NULL)

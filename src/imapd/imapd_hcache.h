@@ -40,6 +40,9 @@ bool imapd_hcache_get(const char *dir, uint32_t uidvalidity, uint32_t uid,
 /* Store ENV (copied) for message UID of folder DIR with UIDVALIDITY. */
 void imapd_hcache_put(const char *dir, uint32_t uidvalidity, uint32_t uid,
     const struct imap_envelope *env);
+/* Drop the entries of every folder whose directory starts with ROOT (a
+ * user's Maildir: DELETE, RENAME). */
+void imapd_hcache_drop_root(const char *root);
 /* Drop everything (tests; at exit). */
 void imapd_hcache_clear(void);
 /* Bytes held (pools and tables), for tests. */

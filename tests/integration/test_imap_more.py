@@ -355,7 +355,9 @@ def test_reselect_after_delete_and_create(imap_inst):
     m.append("Tmp", None, None, b"Subject: old\r\n\r\nx\r\n")
     typ, data = m.select("Tmp")
     assert data == [b"1"]
-    uv1 = m.response("UIDVALIDITY")[1]
+    # ENVELOPE of UID 1 goes into imapd's cache.
+    typ, data = m.fetch("1", "(ENVELOPE)")
+    assert b'"old"' in data[0]
     m.unselect()
     assert m.delete("Tmp")[0] == "OK"
     assert m.create("Tmp")[0] == "OK"
@@ -366,6 +368,9 @@ def test_reselect_after_delete_and_create(imap_inst):
     typ, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
     subjects = [x[1] for x in data if isinstance(x, tuple)]
     assert all(b"new" in s for s in subjects), subjects
+    # The new folder's UID 1 is another message, whatever its UIDVALIDITY.
+    typ, data = m.fetch("1:*", "(ENVELOPE)")
+    assert b'"old"' not in b" ".join(data) and b'"new 0"' in data[0]
     # (UIDVALIDITY may repeat within one second; the view above is the
     # new folder's all the same.)
     assert m.response("UIDVALIDITY")[1] != [None]

@@ -77,6 +77,13 @@ test_round_trip(void **state)
 	imapd_hcache_put("/m/a", 9, 2, &e);
 	assert_false(imapd_hcache_get("/m/a", 9, 1, &got));
 	assert_true(imapd_hcache_get("/m/a", 9, 2, &got));
+	/* Dropping a user's root drops its folders only. */
+	imapd_hcache_put("/m/ab", 1, 1, &e);
+	imapd_hcache_put("/n/a", 1, 1, &e);
+	imapd_hcache_drop_root("/m/");
+	assert_false(imapd_hcache_get("/m/a", 9, 2, &got));
+	assert_false(imapd_hcache_get("/m/ab", 1, 1, &got));
+	assert_true(imapd_hcache_get("/n/a", 1, 1, &got));
 	imap_envelope_release(&e);
 	imapd_hcache_clear();
 	assert_int_equal(imapd_hcache_size(), 0);
