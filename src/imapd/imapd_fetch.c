@@ -90,6 +90,7 @@ load(struct imapd_session *s, size_t i, struct loaded *l)
 		log_warning("user=%s: read message: %s", s->user, error);
 	if (r != 0) {
 		buf_release(&raw);
+		buf_release(&l->text);
 		return r;
 	}
 	append_crlf(&l->text, raw.data, raw.len);
@@ -178,7 +179,7 @@ load_header(struct imapd_session *s, size_t i, struct loaded *l,
 		buf_release(&raw);
 		return load(s, i, l);
 	}
-	buf_init(&l->text, end + end / 32 + 16);
+	buf_init(&l->text, 0);
 	append_crlf(&l->text, raw.data, end);
 	buf_release(&raw);
 	l->mime = NULL;

@@ -268,6 +268,9 @@ def test_header_only_reads_match_whole_message(imap_inst):
         b"more\n\nafter blank\n",
         b"From: d@example.test\n" + long_hdr + b"Subject: long header\n\nb\n",
         b"\nno header at all\n",
+        # Short lines: CRLF makes the header much longer than its file.
+        b"".join(b"A: %d\n" % i for i in range(300)) + b"Subject: short"
+        b"\n\nb\n",
     ]
     for data in msgs:
         deliver(imap_inst, data)
@@ -288,10 +291,12 @@ def test_header_only_reads_match_whole_message(imap_inst):
     assert heads[2] == (b"From: c@example.test\r\nSubject: ends early\r\n"
                         b"not a header line\r\nmore\r\n\r\n")
     assert heads[4] == b"\r\n"
+    assert heads[5].count(b"\r\n") == 302 and heads[5].endswith(
+        b"Subject: short\r\n\r\n")
     typ, env = m.fetch(f"1:{n}", "(ENVELOPE)")
     text = b" ".join(x if isinstance(x, bytes) else b"".join(x) for x in env)
     for subj in (b"normal one", b"no body at all", b"ends early",
-                 b"long header"):
+                 b"long header", b"short"):
         assert b'"' + subj + b'"' in text
     typ, data = m.search(None, "SUBJECT", "header")
     assert data[0].split() == [b"4"]
