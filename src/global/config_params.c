@@ -663,9 +663,12 @@ static const struct config_param_def config_param_table[] = {
 	{ "unknown_address_reject_code", CONFIG_TYPE_INT, "450", 0,
 	    "SMTP reply code of reject_unknown_sender_domain and "
 	    "reject_unknown_recipient_domain." },
-	{ "unknown_client_reject_code", CONFIG_TYPE_INT, "450", 0,
-	    "SMTP reply code of reject_unknown_client_hostname (450, as "
-	    "Postfix: DNS may be temporarily wrong)." },
+	{ "unknown_client_reject_code", CONFIG_TYPE_INT, "550", 0,
+	    "[ulak default] SMTP reply code of "
+	    "reject_unknown_client_hostname and "
+	    "reject_unknown_reverse_client_hostname when DNS answered "
+	    "(a temporary DNS failure always gives 450; Postfix's default "
+	    "is 450)." },
 	{ "unknown_hostname_reject_code", CONFIG_TYPE_INT, "450", 0,
 	    "SMTP reply code of reject_unknown_helo_hostname." },
 	{ "unknown_local_recipient_reject_code", CONFIG_TYPE_INT, "550", 0,

@@ -27,6 +27,8 @@
 #include "buf.h"
 #include "config.h"
 #include "daemon.h"
+#include "dns.h"
+#include "psl.h"
 #include "log.h"
 #include "mem.h"
 #include "smtpd.h"
@@ -167,6 +169,42 @@ sigusr1_cb(evutil_socket_t sig, short what, void *arg)
 		event_base_loopbreak(srv->base);
 }
 
+/* Greylisting: expire old entries at start and every hour. */
+static void
+greylist_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtpd_server *srv = arg;
+
+	smtpd_check_greylist_expire(srv->check);
+}
+
+/*
+ * DNS-based checks: the resolver (dns_servers), the Public Suffix List
+ * for DMARC, DKIM and DMARC settings.  A resolver that cannot be made is
+ * fatal: restrictions that need it would silently decide nothing.
+ */
+static void
+read_dns_checks(struct smtpd_server *srv, struct daemon *d)
+{
+	struct config *cfg = d->cfg;
+	const char *error, *pslfile;
+
+	srv->resolver = dns_resolver_from_config(srv->base, cfg, &error);
+	if (srv->resolver == NULL)
+		log_fatal("DNS resolver: %s", error);
+	srv->peername_lookup = config_bool(cfg, "smtpd_peername_lookup");
+	srv->dkim_verify = config_bool(cfg, "dkim_verify");
+	srv->dkim_sig_limit = config_int(cfg, "dkim_verify_signature_limit");
+	srv->dmarc_enforce = config_bool(cfg, "dmarc_enforce");
+	srv->dmarc_report = config_bool(cfg, "dmarc_report_data");
+	srv->data_directory = xstrdup(config_str(cfg, "data_directory"));
+	pslfile = config_str(cfg, "dmarc_public_suffix_list");
+	srv->psl = psl_load(*pslfile ? pslfile : NULL, &error);
+	if (srv->psl == NULL)
+		log_warning("dmarc_public_suffix_list: %s: no DMARC "
+		    "evaluation", error);
+}
+
 static void
 read_settings(struct smtpd_server *srv, struct daemon *d)
 {
@@ -296,7 +334,7 @@ main(int argc, char **argv)
 {
 	struct daemon d;
 	struct smtpd_server srv;
-	struct event *ev_term, *ev_usr1;
+	struct event *ev_term, *ev_usr1, *ev_greylist;
 	const char *error;
 
 	memset(&srv, 0, sizeof(srv));
@@ -321,6 +359,9 @@ main(int argc, char **argv)
 	if (getuid() == 0 || geteuid() == 0)
 		log_fatal("running as root after dropping privileges: refusing "
 		    "to serve the network");
+	/* Files of mail_owner: opened after the drop. */
+	if (smtpd_check_open_state(srv.check, d.cfg, &error) < 0)
+		log_fatal("%s", error);
 
 	signal(SIGPIPE, SIG_IGN);
 	/* Password hashes are checked on worker threads (smtpd_auth). */
@@ -329,6 +370,15 @@ main(int argc, char **argv)
 	srv.base = event_base_new();
 	if (srv.base == NULL)
 		log_fatal("event_base_new failed");
+	read_dns_checks(&srv, &d);
+	smtpd_check_greylist_expire(srv.check);
+	ev_greylist = event_new(srv.base, -1, EV_PERSIST, greylist_timer_cb,
+	    &srv);
+	{
+		struct timeval hour = { 3600, 0 };
+
+		event_add(ev_greylist, &hour);
+	}
 	for (int i = 0; i < d.n_listen; i++) {
 		evutil_make_socket_nonblocking(d.listen_fds[i]);
 		listeners[i] = evconnlistener_new(srv.base, accept_cb, &srv,
@@ -352,6 +402,10 @@ main(int argc, char **argv)
 		evconnlistener_free(listeners[i]);
 	event_free(ev_term);
 	event_free(ev_usr1);
+	event_free(ev_greylist);
+	dns_resolver_free(srv.resolver);
+	psl_free(srv.psl);
+	free(srv.data_directory);
 	event_base_free(srv.base);
 	smtpd_check_free(srv.check);
 	tls_server_free(srv.tls);

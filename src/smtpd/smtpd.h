@@ -12,7 +12,9 @@
 #include "buf.h"
 #include "smtpd_data.h"
 
+struct dns_resolver;
 struct event_base;
+struct psl;
 struct smtpd_auth;
 struct smtpd_check;
 struct smtpd_conn_table;
@@ -61,6 +63,15 @@ struct smtpd_server {
 	bool ehlo_pipelining, ehlo_size, ehlo_vrfy, ehlo_8bitmime;
 	bool ehlo_enhanced, ehlo_dsn, ehlo_smtputf8, ehlo_chunking;
 	bool ehlo_starttls, ehlo_auth;
+	/* DNS-based checks (docs/checks.md); resolver NULL: none. */
+	struct dns_resolver *resolver;
+	bool peername_lookup;	/* smtpd_peername_lookup */
+	bool dkim_verify;	/* dkim_verify */
+	uint64_t dkim_sig_limit;	/* dkim_verify_signature_limit */
+	struct psl *psl;	/* NULL: no DMARC evaluation */
+	bool dmarc_enforce;
+	bool dmarc_report;	/* dmarc_report_data */
+	char *data_directory;
 	unsigned long sessions;
 	struct buf scratch;	/* per-reply formatting; never held across calls */
 };

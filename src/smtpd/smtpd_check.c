@@ -8,7 +8,9 @@
 #include "smtpd_check.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -20,6 +22,8 @@
 #include "log.h"
 #include "mem.h"
 #include "parse.h"
+#include "dnsbl.h"
+#include "greylist.h"
 #include "smtp_addr.h"
 #include "str.h"
 
@@ -45,48 +49,81 @@ enum rtype {
 	R_CHECK_HELO,
 	R_CHECK_SENDER,
 	R_CHECK_RCPT,
+	R_REJECT_UNKNOWN_CLIENT,
+	R_REJECT_UNKNOWN_REVERSE,
+	R_REJECT_UNKNOWN_HELO,
+	R_REJECT_UNKNOWN_SENDER_DOMAIN,
+	R_REJECT_UNKNOWN_RCPT_DOMAIN,
+	R_REJECT_RBL_CLIENT,
+	R_REJECT_RHSBL_CLIENT,
+	R_REJECT_RHSBL_SENDER,
+	R_REJECT_RHSBL_HELO,
+	R_CHECK_DNSBL_SCORE,
+	R_CHECK_SPF,
+	R_CHECK_GREYLIST,
+};
+
+/* What a restriction name takes after it. */
+enum rarg {
+	ARG_NONE,
+	ARG_TABLE,	/* type:table */
+	ARG_ZONE,	/* a DNSBL zone[=filter] */
 };
 
 static const struct {
 	const char *name;
 	enum rtype type;
-	bool table;		/* takes a type:table argument */
+	enum rarg arg;
 } rnames[] = {
-	{ "permit", R_PERMIT, false },
-	{ "reject", R_REJECT, false },
-	{ "defer", R_DEFER, false },
-	{ "permit_mynetworks", R_PERMIT_MYNETWORKS, false },
-	{ "permit_sasl_authenticated", R_PERMIT_SASL, false },
-	{ "permit_auth_destination", R_PERMIT_AUTH_DEST, false },
-	{ "reject_unauth_destination", R_REJECT_UNAUTH_DEST, false },
-	{ "defer_unauth_destination", R_DEFER_UNAUTH_DEST, false },
-	{ "reject_unauth_local_sender", R_REJECT_UNAUTH_LOCAL_SENDER, false },
+	{ "permit", R_PERMIT, ARG_NONE },
+	{ "reject", R_REJECT, ARG_NONE },
+	{ "defer", R_DEFER, ARG_NONE },
+	{ "permit_mynetworks", R_PERMIT_MYNETWORKS, ARG_NONE },
+	{ "permit_sasl_authenticated", R_PERMIT_SASL, ARG_NONE },
+	{ "permit_auth_destination", R_PERMIT_AUTH_DEST, ARG_NONE },
+	{ "reject_unauth_destination", R_REJECT_UNAUTH_DEST, ARG_NONE },
+	{ "defer_unauth_destination", R_DEFER_UNAUTH_DEST, ARG_NONE },
+	{ "reject_unauth_local_sender", R_REJECT_UNAUTH_LOCAL_SENDER, ARG_NONE },
 	{ "reject_sender_login_mismatch", R_REJECT_SENDER_LOGIN_MISMATCH,
-	  false },
+	  ARG_NONE },
 	{ "reject_authenticated_sender_login_mismatch",
-	  R_REJECT_AUTH_SENDER_LOGIN_MISMATCH, false },
+	  R_REJECT_AUTH_SENDER_LOGIN_MISMATCH, ARG_NONE },
 	{ "reject_unauthenticated_sender_login_mismatch",
-	  R_REJECT_UNAUTH_SENDER_LOGIN_MISMATCH, false },
-	{ "reject_non_fqdn_helo_hostname", R_REJECT_NON_FQDN_HELO, false },
-	{ "reject_non_fqdn_hostname", R_REJECT_NON_FQDN_HELO, false },
-	{ "reject_invalid_helo_hostname", R_REJECT_INVALID_HELO, false },
-	{ "reject_invalid_hostname", R_REJECT_INVALID_HELO, false },
-	{ "reject_non_fqdn_sender", R_REJECT_NON_FQDN_SENDER, false },
-	{ "reject_non_fqdn_recipient", R_REJECT_NON_FQDN_RCPT, false },
-	{ "reject_unlisted_recipient", R_REJECT_UNLISTED_RCPT, false },
-	{ "check_client_access", R_CHECK_CLIENT, true },
-	{ "check_helo_access", R_CHECK_HELO, true },
-	{ "check_sender_access", R_CHECK_SENDER, true },
-	{ "check_recipient_access", R_CHECK_RCPT, true },
+	  R_REJECT_UNAUTH_SENDER_LOGIN_MISMATCH, ARG_NONE },
+	{ "reject_non_fqdn_helo_hostname", R_REJECT_NON_FQDN_HELO, ARG_NONE },
+	{ "reject_non_fqdn_hostname", R_REJECT_NON_FQDN_HELO, ARG_NONE },
+	{ "reject_invalid_helo_hostname", R_REJECT_INVALID_HELO, ARG_NONE },
+	{ "reject_invalid_hostname", R_REJECT_INVALID_HELO, ARG_NONE },
+	{ "reject_non_fqdn_sender", R_REJECT_NON_FQDN_SENDER, ARG_NONE },
+	{ "reject_non_fqdn_recipient", R_REJECT_NON_FQDN_RCPT, ARG_NONE },
+	{ "reject_unlisted_recipient", R_REJECT_UNLISTED_RCPT, ARG_NONE },
+	{ "check_client_access", R_CHECK_CLIENT, ARG_TABLE },
+	{ "check_helo_access", R_CHECK_HELO, ARG_TABLE },
+	{ "check_sender_access", R_CHECK_SENDER, ARG_TABLE },
+	{ "check_recipient_access", R_CHECK_RCPT, ARG_TABLE },
+	{ "reject_unknown_client_hostname", R_REJECT_UNKNOWN_CLIENT,
+	  ARG_NONE },
+	{ "reject_unknown_client", R_REJECT_UNKNOWN_CLIENT, ARG_NONE },
+	{ "reject_unknown_reverse_client_hostname", R_REJECT_UNKNOWN_REVERSE,
+	  ARG_NONE },
+	{ "reject_unknown_helo_hostname", R_REJECT_UNKNOWN_HELO, ARG_NONE },
+	{ "reject_unknown_hostname", R_REJECT_UNKNOWN_HELO, ARG_NONE },
+	{ "reject_unknown_sender_domain", R_REJECT_UNKNOWN_SENDER_DOMAIN,
+	  ARG_NONE },
+	{ "reject_unknown_recipient_domain", R_REJECT_UNKNOWN_RCPT_DOMAIN,
+	  ARG_NONE },
+	{ "reject_rbl_client", R_REJECT_RBL_CLIENT, ARG_ZONE },
+	{ "reject_rhsbl_client", R_REJECT_RHSBL_CLIENT, ARG_ZONE },
+	{ "reject_rhsbl_sender", R_REJECT_RHSBL_SENDER, ARG_ZONE },
+	{ "reject_rhsbl_helo", R_REJECT_RHSBL_HELO, ARG_ZONE },
+	{ "check_dnsbl_score", R_CHECK_DNSBL_SCORE, ARG_NONE },
+	{ "check_spf", R_CHECK_SPF, ARG_NONE },
+	{ "check_greylist", R_CHECK_GREYLIST, ARG_NONE },
 };
 
-/* Known to Postfix, but they need DNS, which ulak's smtpd lacks so far. */
+/* Known to Postfix, but they need address verification (not yet). */
 static const char *const rnames_later[] = {
-	"reject_unknown_client_hostname", "reject_unknown_reverse_client_hostname",
-	"reject_unknown_helo_hostname", "reject_unknown_sender_domain",
-	"reject_unknown_recipient_domain", "reject_rbl_client",
-	"reject_rhsbl_sender", "reject_unverified_recipient",
-	"reject_unverified_sender",
+	"reject_unverified_recipient", "reject_unverified_sender",
 };
 
 static const char *const list_params[SMTPD_CHECK_LIST_COUNT] = {
@@ -101,6 +138,7 @@ struct restriction {
 	enum rtype type;
 	struct maps *maps;
 	char *spec;
+	struct dnsbl_site site;		/* ARG_ZONE */
 };
 
 struct rlist {
@@ -136,6 +174,21 @@ struct smtpd_check {
 	unsigned reject_code, defer_code, relay_code, non_fqdn_code;
 	unsigned invalid_hostname_code, unknown_local_code;
 	unsigned access_reject_code, access_defer_code;
+	unsigned unknown_client_code, unknown_address_code;
+	unsigned unknown_hostname_code, rbl_code;
+	/* check_dnsbl_score: postscreen_dnsbl_sites and the threshold */
+	struct dnsbl_site *score_sites;
+	size_t n_score_sites;
+	long score_threshold;
+	/* check_spf */
+	enum spf_reject_mode spf_mode;
+	char *myhostname;
+	/* check_greylist */
+	bool uses_greylist;
+	struct greylist_params gl_params;
+	char *gl_path;
+	struct greylist *greylist;
+	struct maps *gl_exempt;
 };
 
 /* Result of one restriction. */
@@ -143,6 +196,7 @@ enum verdict {
 	V_DUNNO,
 	V_PERMIT,
 	V_REJECT,
+	V_PENDING,	/* a DNS answer is needed first */
 };
 
 static bool
@@ -195,7 +249,8 @@ compile_list(struct smtpd_check *c, struct config *cfg,
 				if (str_casecmp(name, rnames_later[j]) == 0) {
 					*error_r = err_fmt("%s: restriction %s "
 					    "is not supported yet (it needs "
-					    "DNS)", param, name);
+					    "address verification)", param,
+					    name);
 					strlist_release(&items);
 					return -1;
 				}
@@ -207,7 +262,25 @@ compile_list(struct smtpd_check *c, struct config *cfg,
 		}
 		r = &l->v[l->n++];
 		r->type = rnames[k].type;
-		if (!rnames[k].table)
+		if (rnames[k].arg == ARG_ZONE) {
+			if (i + 1 >= items.n) {
+				*error_r = err_fmt("%s: %s needs a DNS list "
+				    "domain", param, name);
+				strlist_release(&items);
+				return -1;
+			}
+			i++;
+			r->spec = xstrdup(items.v[i]);
+			if (dnsbl_site_parse(r->spec, false, &r->site,
+			    error_r) < 0) {
+				*error_r = err_fmt("%s: %s: %s", param, name,
+				    *error_r);
+				strlist_release(&items);
+				return -1;
+			}
+			continue;
+		}
+		if (rnames[k].arg != ARG_TABLE)
 			continue;
 		if (i + 1 >= items.n || !is_table(items.v[i + 1])) {
 			*error_r = err_fmt("%s: %s needs a type:table argument",
@@ -359,6 +432,93 @@ compile_sender_login(struct smtpd_check *c, struct config *cfg,
 	return 0;
 }
 
+static bool
+uses(const struct smtpd_check *c, enum rtype t)
+{
+	for (int i = 0; i < SMTPD_CHECK_LIST_COUNT; i++)
+		for (size_t k = 0; k < c->lists[i].n; k++)
+			if (c->lists[i].v[k].type == t)
+				return true;
+	return false;
+}
+
+/* check_dnsbl_score, check_spf and check_greylist settings. */
+static int
+compile_dns_checks(struct smtpd_check *c, struct config *cfg,
+    const char **error_r)
+{
+	const char *mode = config_str(cfg, "spf_reject_on");
+
+	if (spf_reject_mode_parse(mode, &c->spf_mode, error_r) < 0) {
+		*error_r = err_fmt("spf_reject_on: %s", *error_r);
+		return -1;
+	}
+	if (uses(c, R_CHECK_DNSBL_SCORE)) {
+		struct strlist items;
+
+		strlist_init(&items);
+		config_list(cfg, "postscreen_dnsbl_sites", &items);
+		c->score_sites = xcalloc(items.n + 1, sizeof(*c->score_sites));
+		for (size_t i = 0; i < items.n; i++) {
+			if (dnsbl_site_parse(items.v[i], true,
+			    &c->score_sites[c->n_score_sites], error_r) < 0) {
+				*error_r = err_fmt("postscreen_dnsbl_sites: %s",
+				    *error_r);
+				strlist_release(&items);
+				return -1;
+			}
+			c->n_score_sites++;
+		}
+		strlist_release(&items);
+		c->score_threshold = (long)config_int(cfg,
+		    "postscreen_dnsbl_threshold");
+	}
+	c->uses_greylist = uses(c, R_CHECK_GREYLIST);
+	if (c->uses_greylist) {
+		const char *ex = config_str(cfg, "greylist_exempt_maps");
+
+		c->gl_params.delay = config_time(cfg, "greylist_delay");
+		c->gl_params.retry_window = config_time(cfg,
+		    "greylist_retry_window");
+		c->gl_params.auto_whitelist = config_int(cfg,
+		    "greylist_auto_whitelist");
+		c->gl_path = xstrdup(config_str(cfg, "greylist_database"));
+		if (*ex != '\0') {
+			c->gl_exempt = maps_open(ex, error_r);
+			if (c->gl_exempt == NULL) {
+				*error_r = err_fmt("greylist_exempt_maps: %s",
+				    *error_r);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+int
+smtpd_check_open_state(struct smtpd_check *c, struct config *cfg,
+    const char **error_r)
+{
+	if (!c->uses_greylist || c->greylist != NULL)
+		return 0;
+	c->greylist = greylist_open(c->gl_path, &c->gl_params, error_r);
+	return c->greylist != NULL ? 0 : -1;
+}
+
+void
+smtpd_check_greylist_expire(struct smtpd_check *c)
+{
+	const char *error;
+	size_t removed = 0;
+
+	if (c->greylist == NULL)
+		return;
+	if (greylist_expire(c->greylist, time(NULL), &removed, &error) < 0)
+		log_warning("%s", error);
+	else if (removed > 0)
+		log_info("greylist: %zu expired entries removed", removed);
+}
+
 struct smtpd_check *
 smtpd_check_new(struct config *cfg, const char **error_r)
 {
@@ -381,6 +541,13 @@ smtpd_check_new(struct config *cfg, const char **error_r)
 	    "unknown_local_recipient_reject_code");
 	c->access_reject_code = code_param(cfg, "access_map_reject_code");
 	c->access_defer_code = code_param(cfg, "access_map_defer_code");
+	c->unknown_client_code = code_param(cfg, "unknown_client_reject_code");
+	c->unknown_address_code = code_param(cfg,
+	    "unknown_address_reject_code");
+	c->unknown_hostname_code = code_param(cfg,
+	    "unknown_hostname_reject_code");
+	c->rbl_code = code_param(cfg, "maps_rbl_reject_code");
+	c->myhostname = xstrdup(config_str(cfg, "myhostname"));
 
 	for (int i = 0; i < SMTPD_CHECK_LIST_COUNT; i++) {
 		if (compile_list(c, cfg, (enum smtpd_check_list)i,
@@ -423,6 +590,8 @@ smtpd_check_new(struct config *cfg, const char **error_r)
 	str_lower(c->myorigin);
 	if (compile_sender_login(c, cfg, error_r) < 0)
 		goto fail;
+	if (compile_dns_checks(c, cfg, error_r) < 0)
+		goto fail;
 	lrm = config_str(cfg, "local_recipient_maps");
 	if (*lrm != '\0') {
 		const char *lerr;
@@ -455,6 +624,7 @@ smtpd_check_free(struct smtpd_check *c)
 			if (c->lists[i].v[k].maps != NULL)
 				maps_close(c->lists[i].v[k].maps);
 			free(c->lists[i].v[k].spec);
+			dnsbl_site_release(&c->lists[i].v[k].site);
 		}
 		free(c->lists[i].v);
 	}
@@ -482,6 +652,14 @@ smtpd_check_free(struct smtpd_check *c)
 		maps_close(c->local_rcpt);
 	free(c->local_rcpt_error);
 	free(c->delimiter);
+	for (size_t i = 0; i < c->n_score_sites; i++)
+		dnsbl_site_release(&c->score_sites[i]);
+	free(c->score_sites);
+	free(c->myhostname);
+	free(c->gl_path);
+	greylist_close(c->greylist);
+	if (c->gl_exempt != NULL)
+		maps_close(c->gl_exempt);
 	free(c);
 }
 
@@ -835,7 +1013,8 @@ valid_literal(const char *s)
 }
 
 static enum verdict eval_one(struct smtpd_check *c, enum rtype type,
-    struct maps *maps, const char *spec, const struct smtpd_check_ctx *ctx,
+    struct maps *maps, const char *spec, const struct dnsbl_site *site,
+    const struct smtpd_check_ctx *ctx,
     const struct subject *subj, struct buf *reply, int depth);
 
 /*
@@ -910,9 +1089,10 @@ access_action(struct smtpd_check *c, const char *table, const char *v,
 	if (depth == 0) {
 		for (size_t k = 0; k < sizeof(rnames) / sizeof(rnames[0]);
 		    k++) {
-			if (!rnames[k].table &&
+			if (rnames[k].arg == ARG_NONE &&
 			    str_casecmp(word, rnames[k].name) == 0)
 				return eval_one(c, rnames[k].type, NULL, NULL,
+				    NULL,
 				    ctx, subj, reply, depth + 1);
 		}
 	}
@@ -1069,9 +1249,411 @@ done:
 	return V_DUNNO;
 }
 
+/* ---- DNS-based restrictions ---- */
+
+/* The DNS answer for NAME/TYPE, or NULL when pending (*pending set). */
+static const struct smtpd_dnsfact_answer *
+dns_fact(const struct smtpd_check_ctx *ctx, const char *name,
+    enum dns_type type, bool *pending)
+{
+	const struct smtpd_dnsfact_answer *a;
+
+	if (smtpd_dnsfact_dns(ctx->dns, name, type, &a) == 0) {
+		*pending = true;
+		return NULL;
+	}
+	return a;
+}
+
+/* reject_unknown_client_hostname, reject_unknown_reverse_client_hostname */
+static enum verdict
+unknown_client(struct smtpd_check *c, enum rtype type,
+    const struct smtpd_check_ctx *ctx, struct buf *reply)
+{
+	enum smtpd_name_status st = type == R_REJECT_UNKNOWN_CLIENT ?
+	    ctx->name_status : ctx->reverse_status;
+	unsigned code;
+
+	if (st == SMTPD_NAME_OK || ctx->dns == NULL)
+		return V_DUNNO;
+	/* RFC 7372: 4.7.25/5.7.25, reverse DNS validation failed. */
+	code = st == SMTPD_NAME_TEMP ? 450 : c->unknown_client_code;
+	buf_reset(reply);
+	buf_printf(reply, "%u %u.7.25 Client host rejected: cannot find your "
+	    "%shostname, [%s]", code, code / 100,
+	    type == R_REJECT_UNKNOWN_CLIENT ? "" : "reverse ",
+	    ctx->client_addr);
+	return V_REJECT;
+}
+
+/*
+ * Does DOMAIN receive mail / exist?  MX first (a null MX counts as no
+ * mail), then A, then AAAA.  1 yes, 0 no, -1 temporary failure, 2
+ * pending.  HOST: an A/AAAA/MX of the name itself (HELO).
+ */
+static int
+domain_resolves(const struct smtpd_check_ctx *ctx, const char *domain)
+{
+	static const enum dns_type types[] = { DNS_T_MX, DNS_T_A, DNS_T_AAAA };
+	bool pending = false, temp = false;
+
+	for (size_t i = 0; i < 3; i++) {
+		const struct smtpd_dnsfact_answer *a = dns_fact(ctx, domain,
+		    types[i], &pending);
+
+		if (a == NULL)
+			return 2;
+		if (a->status == DNS_OK) {
+			if (types[i] == DNS_T_MX && a->values.n == 1 &&
+			    a->values.v[0][0] == '\0')
+				return 0;	/* null MX, RFC 7505 */
+			return 1;
+		}
+		if (a->status == DNS_TEMPFAIL)
+			temp = true;
+		if (a->status == DNS_NXDOMAIN)
+			break;
+	}
+	return temp ? -1 : 0;
+}
+
+static enum verdict
+unknown_domain(struct smtpd_check *c, enum rtype type,
+    const struct smtpd_check_ctx *ctx, struct buf *reply)
+{
+	const struct smtp_addr *a = type == R_REJECT_UNKNOWN_SENDER_DOMAIN ?
+	    ctx->sender : type == R_REJECT_UNKNOWN_RCPT_DOMAIN ? ctx->rcpt :
+	    NULL;
+	const char *name;
+	struct buf t;
+	int r, failed = 0;
+	unsigned code;
+
+	if (ctx->dns == NULL)
+		return V_DUNNO;
+	if (type == R_REJECT_UNKNOWN_HELO) {
+		if (ctx->helo == NULL || valid_literal(ctx->helo) ||
+		    !valid_hostname(ctx->helo))
+			return V_DUNNO;
+		name = ctx->helo;
+	} else {
+		if (a == NULL || a->is_null || a->is_literal ||
+		    a->domain_lower[0] == '\0')
+			return V_DUNNO;
+		/* Our own domains are known without asking DNS. */
+		if (type == R_REJECT_UNKNOWN_RCPT_DOMAIN &&
+		    (is_local_domain(c, ctx, a, &failed) ||
+		    is_relay_domain(c, a, &failed)))
+			return V_DUNNO;
+		name = a->domain_lower;
+	}
+	r = domain_resolves(ctx, name);
+	if (r == 2)
+		return V_PENDING;
+	if (r == 1)
+		return V_DUNNO;
+	buf_init(&t, 0);
+	if (type == R_REJECT_UNKNOWN_HELO) {
+		code = r < 0 ? 450 : c->unknown_hostname_code;
+		buf_reset(reply);
+		buf_printf(reply, "%u %u.7.1 <%s>: Helo command rejected: "
+		    "Host not found", code, code / 100, ctx->helo);
+	} else {
+		code = r < 0 ? 450 : c->unknown_address_code;
+		addr_text(a, &t);
+		reply_set(reply, code, enh_for(code,
+		    type == R_REJECT_UNKNOWN_SENDER_DOMAIN ? "1.8" : "1.2"),
+		    t.data, type == R_REJECT_UNKNOWN_SENDER_DOMAIN ?
+		    "Sender address" : "Recipient address", r < 0 ?
+		    "Domain not found (temporary DNS failure)" :
+		    "Domain not found");
+	}
+	buf_release(&t);
+	return V_REJECT;
+}
+
+/* Printable ASCII of a TXT record, for a reply (at most 200 bytes). */
+static void
+safe_text(const char *in, struct buf *out)
+{
+	size_t n = 0;
+
+	for (; *in && n < 200; in++, n++)
+		buf_append_char(out, *in >= 0x20 && *in < 0x7f ? *in : '?');
+}
+
+/*
+ * Is the name QNAME listed by SITE?  1 listed, 0 not (or DNS failed: a
+ * blocklist that does not answer blocks nothing, as in Postfix), 2
+ * pending.  For a listing, TEXT gets the TXT record (when there is one).
+ */
+static int
+dnsbl_listed(const struct smtpd_check_ctx *ctx, const struct dnsbl_site *site,
+    const char *qname, struct buf *text)
+{
+	const struct smtpd_dnsfact_answer *a, *txt;
+	bool pending = false, hit = false;
+
+	a = dns_fact(ctx, qname, DNS_T_A, &pending);
+	if (a == NULL)
+		return 2;
+	if (a->status == DNS_TEMPFAIL)
+		log_warning("%s: DNS blocklist lookup failed: %s", qname,
+		    a->error != NULL ? a->error : "temporary failure");
+	for (size_t i = 0; a->status == DNS_OK && i < a->values.n; i++)
+		if (dnsbl_site_match(site, a->values.v[i]))
+			hit = true;
+	if (!hit)
+		return 0;
+	if (text == NULL)
+		return 1;
+	txt = dns_fact(ctx, qname, DNS_T_TXT, &pending);
+	if (txt == NULL)
+		return 2;
+	if (txt->status == DNS_OK && txt->values.n > 0)
+		safe_text(txt->values.v[0], text);
+	return 1;
+}
+
+static enum verdict
+rbl(struct smtpd_check *c, enum rtype type, const struct dnsbl_site *site,
+    const struct smtpd_check_ctx *ctx, struct buf *reply)
+{
+	char qname[512];
+	const char *cls, *what;
+	struct buf text;
+	int r, n;
+
+	if (ctx->dns == NULL)
+		return V_DUNNO;
+	switch (type) {
+	case R_REJECT_RBL_CLIENT:
+		cls = "Client host";
+		what = ctx->client_addr;
+		if (dnsbl_query_name(what, site->zone, qname,
+		    sizeof(qname)) < 0)
+			return V_DUNNO;
+		break;
+	case R_REJECT_RHSBL_CLIENT:
+		cls = "Client host";
+		what = ctx->client_name;
+		if (what == NULL || strcmp(what, "unknown") == 0)
+			return V_DUNNO;
+		break;
+	case R_REJECT_RHSBL_SENDER:
+		cls = "Sender address";
+		if (ctx->sender == NULL || ctx->sender->is_null ||
+		    ctx->sender->is_literal ||
+		    ctx->sender->domain_lower[0] == '\0')
+			return V_DUNNO;
+		what = ctx->sender->domain_lower;
+		break;
+	default:
+		cls = "Helo command";
+		what = ctx->helo;
+		if (what == NULL || valid_literal(what) ||
+		    !valid_hostname(what))
+			return V_DUNNO;
+		break;
+	}
+	if (type != R_REJECT_RBL_CLIENT) {
+		n = snprintf(qname, sizeof(qname), "%s.%s", what, site->zone);
+		if (n < 0 || (size_t)n >= sizeof(qname))
+			return V_DUNNO;
+	}
+	buf_init(&text, 0);
+	r = dnsbl_listed(ctx, site, qname, &text);
+	if (r != 1) {
+		buf_release(&text);
+		return r == 2 ? V_PENDING : V_DUNNO;
+	}
+	buf_reset(reply);
+	buf_printf(reply, "%u %u.7.1 Service unavailable; %s [%s] blocked "
+	    "using %s%s%s", c->rbl_code, c->rbl_code / 100, cls, what,
+	    site->zone, text.len > 0 ? "; " : "", text.data);
+	buf_release(&text);
+	return V_REJECT;
+}
+
+static enum verdict
+dnsbl_score_check(struct smtpd_check *c, const struct smtpd_check_ctx *ctx,
+    struct buf *reply)
+{
+	bool *listed, pending = false;
+	struct buf names;
+	long score;
+
+	if (ctx->dns == NULL || c->n_score_sites == 0)
+		return V_DUNNO;
+	listed = xcalloc(c->n_score_sites, sizeof(*listed));
+	/* Ask every list at once: one round of lookups. */
+	for (size_t i = 0; i < c->n_score_sites; i++) {
+		char qname[512];
+		int r;
+
+		if (dnsbl_query_name(ctx->client_addr, c->score_sites[i].zone,
+		    qname, sizeof(qname)) < 0)
+			continue;
+		r = dnsbl_listed(ctx, &c->score_sites[i], qname, NULL);
+		if (r == 2)
+			pending = true;
+		listed[i] = r == 1;
+	}
+	if (pending) {
+		free(listed);
+		return V_PENDING;
+	}
+	score = dnsbl_score(c->score_sites, listed, c->n_score_sites);
+	if (score < c->score_threshold) {
+		free(listed);
+		return V_DUNNO;
+	}
+	buf_init(&names, 0);
+	for (size_t i = 0; i < c->n_score_sites; i++)
+		if (listed[i])
+			buf_printf(&names, "%s%s", names.len ? ", " : "",
+			    c->score_sites[i].zone);
+	buf_reset(reply);
+	buf_printf(reply, "%u %u.7.1 Service unavailable; Client host [%s] "
+	    "blocked using DNSBL score %ld (threshold %ld): %s", c->rbl_code,
+	    c->rbl_code / 100, ctx->client_addr, score, c->score_threshold,
+	    names.data);
+	buf_release(&names);
+	free(listed);
+	return V_REJECT;
+}
+
+void
+smtpd_check_spf_request(const struct smtpd_check *c,
+    const struct smtpd_check_ctx *ctx, struct spf_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->client_ip = ctx->client_addr;
+	req->helo = ctx->helo;
+	req->receiver = c->myhostname;
+	/* RFC 7208 2.4: the null sender is checked as postmaster@HELO. */
+	if (ctx->sender == NULL || ctx->sender->is_null) {
+		req->sender = NULL;
+		req->helo_identity = true;
+	} else {
+		req->sender = ctx->sender->addr;
+	}
+}
+
+static enum verdict
+spf_check(struct smtpd_check *c, const struct smtpd_check_ctx *ctx,
+    struct buf *reply)
+{
+	struct spf_request req;
+	const struct spf_outcome *o;
+	struct buf t;
+	const char *subject;
+
+	if (ctx->dns == NULL || ctx->sender == NULL)
+		return V_DUNNO;
+	if (ctx->sender->is_null && (ctx->helo == NULL ||
+	    valid_literal(ctx->helo)))
+		return V_DUNNO;
+	smtpd_check_spf_request(c, ctx, &req);
+	if (smtpd_dnsfact_spf(ctx->dns, &req, &o) == 0)
+		return V_PENDING;
+	buf_init(&t, 0);
+	if (ctx->sender->is_null)
+		buf_append_str(&t, ctx->helo);
+	else
+		addr_text(ctx->sender, &t);
+	subject = ctx->sender->is_null ? "Helo command" : "Sender address";
+	buf_reset(reply);
+	if (spf_rejects(c->spf_mode, o->result)) {
+		/* RFC 7372 3.2: 5.7.23, SPF validation failed. */
+		buf_printf(reply, "550 5.7.23 <%s>: %s rejected: SPF %s - %s",
+		    t.data, subject, spf_result_name(o->result),
+		    o->explanation != NULL ? o->explanation :
+		    "not authorized");
+	} else if (o->result == SPF_TEMPERROR &&
+	    c->spf_mode != SPF_REJECT_NEVER) {
+		/* RFC 7372 3.2: 4.7.24, SPF validation error (policyd-spf). */
+		buf_printf(reply, "451 4.7.24 <%s>: %s rejected: SPF "
+		    "temperror - %s", t.data, subject, o->problem != NULL ?
+		    o->problem : "temporary DNS failure");
+	} else {
+		buf_release(&t);
+		return V_DUNNO;
+	}
+	buf_release(&t);
+	return V_REJECT;
+}
+
+bool
+smtpd_check_trusted(struct smtpd_check *c, const struct smtpd_check_ctx *ctx)
+{
+	return ctx->sasl_username != NULL || smtpd_check_mynetworks(c, ctx);
+}
+
+/* greylist_exempt_maps: client address/name, sender, recipient domains. */
+static bool
+greylist_exempt(struct smtpd_check *c, const struct smtpd_check_ctx *ctx)
+{
+	struct strlist keys;
+	bool hit = false;
+
+	if (c->gl_exempt == NULL)
+		return false;
+	strlist_init(&keys);
+	keys_client(&keys, ctx);
+	if (ctx->sender != NULL)
+		keys_address(c, &keys, ctx->sender);
+	if (ctx->rcpt != NULL)
+		keys_address(c, &keys, ctx->rcpt);
+	for (size_t i = 0; i < keys.n && !hit; i++) {
+		const char *v, *error;
+		int r = maps_lookup(c->gl_exempt, keys.v[i], &v, &error);
+
+		if (r < 0)
+			log_warning("greylist_exempt_maps: lookup of %s: %s",
+			    keys.v[i], error);
+		hit = r > 0 && str_casecmp(v, "DUNNO") != 0;
+	}
+	strlist_release(&keys);
+	return hit;
+}
+
+static enum verdict
+greylist_check_rcpt(struct smtpd_check *c, const struct smtpd_check_ctx *ctx,
+    struct buf *reply)
+{
+	char net[64];
+	enum greylist_verdict gv;
+	uint64_t wait = 0;
+	const char *error;
+	struct buf t;
+
+	if (c->greylist == NULL || ctx->rcpt == NULL || ctx->sender == NULL ||
+	    smtpd_check_trusted(c, ctx) || greylist_exempt(c, ctx))
+		return V_DUNNO;
+	if (greylist_client_net(ctx->family, ctx->addr, net, sizeof(net)) < 0)
+		return V_DUNNO;
+	if (greylist_check(c->greylist, net, ctx->sender->addr,
+	    ctx->rcpt->addr, time(NULL), &gv, &wait, &error) < 0) {
+		/* A broken store must not stop mail: let it pass. */
+		log_warning("%s", error);
+		return V_DUNNO;
+	}
+	if (gv == GREYLIST_PASS || gv == GREYLIST_WHITELISTED)
+		return V_DUNNO;
+	buf_init(&t, 0);
+	addr_text(ctx->rcpt, &t);
+	reply_set(reply, 450, "4.7.1", t.data, "Recipient address",
+	    err_fmt("Greylisted, try again in %llu seconds",
+	    (unsigned long long)(wait > 0 ? wait : 1)));
+	buf_release(&t);
+	return V_REJECT;
+}
+
 static enum verdict
 eval_one(struct smtpd_check *c, enum rtype type, struct maps *maps,
-    const char *spec, const struct smtpd_check_ctx *ctx, const struct subject *subj,
+    const char *spec, const struct dnsbl_site *site,
+    const struct smtpd_check_ctx *ctx, const struct subject *subj,
     struct buf *reply, int depth)
 {
 	struct buf t;
@@ -1195,6 +1777,32 @@ eval_one(struct smtpd_check *c, enum rtype type, struct maps *maps,
 		v = eval_access(c, type, maps, spec != NULL ? spec : "",
 		    ctx, reply, depth);
 		break;
+	case R_REJECT_UNKNOWN_CLIENT:
+	case R_REJECT_UNKNOWN_REVERSE:
+		v = unknown_client(c, type, ctx, reply);
+		break;
+	case R_REJECT_UNKNOWN_HELO:
+	case R_REJECT_UNKNOWN_SENDER_DOMAIN:
+	case R_REJECT_UNKNOWN_RCPT_DOMAIN:
+		v = unknown_domain(c, type, ctx, reply);
+		break;
+	case R_REJECT_RBL_CLIENT:
+	case R_REJECT_RHSBL_CLIENT:
+	case R_REJECT_RHSBL_SENDER:
+	case R_REJECT_RHSBL_HELO:
+		/* Access-table actions cannot name a zone: no site then. */
+		if (site != NULL)
+			v = rbl(c, type, site, ctx, reply);
+		break;
+	case R_CHECK_DNSBL_SCORE:
+		v = dnsbl_score_check(c, ctx, reply);
+		break;
+	case R_CHECK_SPF:
+		v = spf_check(c, ctx, reply);
+		break;
+	case R_CHECK_GREYLIST:
+		v = greylist_check_rcpt(c, ctx, reply);
+		break;
 	}
 	buf_release(&t);
 	return v;
@@ -1236,10 +1844,17 @@ list_eval(struct smtpd_check *c, enum smtpd_check_list which,
 	subj.text = text.data;
 	for (size_t i = 0; i < l->n; i++) {
 		enum verdict v = eval_one(c, l->v[i].type, l->v[i].maps,
-		    l->v[i].spec, ctx, &subj, reply, 0);
+		    l->v[i].spec, l->v[i].type >= R_REJECT_RBL_CLIENT &&
+		    l->v[i].type <= R_REJECT_RHSBL_HELO ? &l->v[i].site : NULL,
+		    ctx, &subj, reply, 0);
 
 		if (v == V_PERMIT)
 			break;
+		if (v == V_PENDING) {
+			buf_reset(reply);
+			ret = 1;
+			break;
+		}
 		if (v == V_REJECT) {
 			*decider_r = l->v[i].type;
 			ret = -1;
@@ -1265,18 +1880,25 @@ smtpd_check_mail(struct smtpd_check *c, const struct smtpd_check_ctx *ctx,
 {
 	enum rtype decider = R_PERMIT;
 
-	if (!c->delay_reject)
-		return smtpd_check_list(c, SMTPD_CHECK_CLIENT, ctx, reply) < 0 ||
-		    smtpd_check_list(c, SMTPD_CHECK_SENDER, ctx, reply) < 0 ?
-		    -1 : 0;
+	int r;
+
+	if (!c->delay_reject) {
+		r = smtpd_check_list(c, SMTPD_CHECK_CLIENT, ctx, reply);
+		if (r == 0)
+			r = smtpd_check_list(c, SMTPD_CHECK_SENDER, ctx, reply);
+		return r;
+	}
 	/*
 	 * Anti-forgery does not wait for RCPT TO: a forged sender of our own
 	 * domains (or one the client's login does not own) is refused at
 	 * MAIL FROM.  Any other verdict of the sender list is left to RCPT
 	 * time, where the list is evaluated again in full.
 	 */
-	if (list_eval(c, SMTPD_CHECK_SENDER, ctx, reply, &decider) == 0)
+	/* Pending DNS answers: the full evaluation at RCPT TO waits. */
+	if (list_eval(c, SMTPD_CHECK_SENDER, ctx, reply, &decider) >= 0) {
+		buf_reset(reply);
 		return 0;
+	}
 	if (decider == R_REJECT_UNAUTH_LOCAL_SENDER ||
 	    is_login_mismatch(decider))
 		return -1;
@@ -1291,9 +1913,11 @@ smtpd_check_rcpt(struct smtpd_check *c, const struct smtpd_check_ctx *ctx,
 	int first = c->delay_reject ? SMTPD_CHECK_CLIENT : SMTPD_CHECK_RELAY;
 
 	for (int i = first; i < SMTPD_CHECK_LIST_COUNT; i++) {
-		if (smtpd_check_list(c, (enum smtpd_check_list)i, ctx,
-		    reply) < 0)
-			return -1;
+		int r = smtpd_check_list(c, (enum smtpd_check_list)i, ctx,
+		    reply);
+
+		if (r != 0)
+			return r;
 	}
 	if (c->reject_unlisted_rcpt &&
 	    smtpd_check_local_recipient(c, ctx, ctx->rcpt, NULL, reply) < 0)

@@ -13,13 +13,21 @@
  * is refused too, so that ulak is never an open relay by mistake.
  *
  * Input distrusted: addresses and HELO names from the client (already
- * syntax-checked by smtp_cmd/smtp_addr) and table results.  Lookups are
- * synchronous (LMDB, files in memory, getpwnam).
+ * syntax-checked by smtp_cmd/smtp_addr) and table results.  Table lookups
+ * are synchronous (LMDB, files in memory, getpwnam).  DNS-based
+ * restrictions (reject_unknown_*, reject_rbl_client, reject_rhsbl_*,
+ * check_dnsbl_score, check_spf) never wait: when an answer is not in the
+ * session's smtpd_dnsfact yet, the restriction asks for it and the
+ * evaluation returns "pending" (1); the session resolves and evaluates
+ * again.  check_greylist reads and writes the LMDB greylist store
+ * (greylist.h) on the loop: small, fast transactions.
  */
 #ifndef ULAK_SMTPD_CHECK_H
 #define ULAK_SMTPD_CHECK_H
 
 #include <stdbool.h>
+
+#include "smtpd_dnsfact.h"
 
 struct buf;
 struct config;
@@ -46,6 +54,11 @@ struct smtpd_check_ctx {
 	const char *sasl_username;	/* NULL: not authenticated */
 	const struct smtp_addr *sender;	/* NULL before MAIL FROM */
 	const struct smtp_addr *rcpt;	/* NULL before RCPT TO */
+	/* DNS: NULL means no resolver (DNS restrictions decide nothing). */
+	struct smtpd_dnsfact *dns;
+	const char *reverse_name;	/* PTR name or "unknown" */
+	enum smtpd_name_status name_status;	/* of client_name */
+	enum smtpd_name_status reverse_status;	/* of reverse_name */
 };
 
 struct smtpd_check;
@@ -59,6 +72,29 @@ struct smtpd_check;
 struct smtpd_check *smtpd_check_new(struct config *cfg, const char **error_r);
 void smtpd_check_free(struct smtpd_check *c);
 
+/*
+ * Open the state the restrictions keep (the greylist store, when
+ * check_greylist is used), after privileges are dropped so that the
+ * files belong to mail_owner.  -1 with *error_r.
+ */
+int smtpd_check_open_state(struct smtpd_check *c, struct config *cfg,
+    const char **error_r);
+
+/* Expire old greylisting entries (a periodic cleanup pass); logs. */
+void smtpd_check_greylist_expire(struct smtpd_check *c);
+
+/*
+ * True when the client is trusted for content checks: in mynetworks or
+ * authenticated.  smtpd then skips the end-of-data authentication checks
+ * (DKIM, DMARC) as Postfix setups skip their milters for them.
+ */
+bool smtpd_check_trusted(struct smtpd_check *c,
+    const struct smtpd_check_ctx *ctx);
+
+/* The SPF request for the transaction in CTX (RFC 7208 2.3, 2.4). */
+void smtpd_check_spf_request(const struct smtpd_check *c,
+    const struct smtpd_check_ctx *ctx, struct spf_request *req);
+
 /* True when the client address in CTX is in mynetworks. */
 bool smtpd_check_mynetworks(struct smtpd_check *c,
     const struct smtpd_check_ctx *ctx);
@@ -69,8 +105,10 @@ bool smtpd_check_bare_newline_excluded(struct smtpd_check *c,
 
 /*
  * Evaluate the list WHICH.  Returns 0 when the request may go on (a permit
- * or no decision), or -1 with the complete reply line (without CRLF:
- * "554 5.7.1 <a@b>: Relay access denied") in REPLY (reset first).
+ * or no decision), -1 with the complete reply line (without CRLF:
+ * "554 5.7.1 <a@b>: Relay access denied") in REPLY (reset first), or 1
+ * when a DNS answer is needed first (smtpd_dnsfact_resolve, then call
+ * again).  The same 0/-1/1 for smtpd_check_mail and smtpd_check_rcpt.
  */
 int smtpd_check_list(struct smtpd_check *c, enum smtpd_check_list which,
     const struct smtpd_check_ctx *ctx, struct buf *reply);

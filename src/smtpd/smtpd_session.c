@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -33,6 +34,10 @@
 
 #include "attr.h"
 #include "cidr.h"
+#include "dkim.h"
+#include "dmarc.h"
+#include "dns.h"
+#include "smtpd_dnsfact.h"
 #include "err.h"
 #include "log.h"
 #include "mem.h"
@@ -64,6 +69,8 @@ enum sstate {
 #define BUSY_SLEEP 0x02u	/* error replies are being slowed down */
 #define BUSY_TLS 0x04u		/* STARTTLS: flushing the 220, or handshake */
 #define BUSY_AUTH 0x08u		/* a password is being checked */
+#define BUSY_DNS 0x10u		/* restrictions wait for DNS answers */
+#define BUSY_CHECK 0x20u	/* end-of-data checks (DKIM, DMARC) */
 
 enum tls_phase {
 	TLS_OFF,		/* plain text, or TLS established */
@@ -111,6 +118,19 @@ struct txn {
 	uint64_t sent;		/* content bytes sent to cleanup */
 	bool discard;		/* content goes nowhere (it failed) */
 	char *fail_reply;	/* the reply once the content has been read */
+	/*
+	 * End-of-data checks (docs/checks.md): the content is held here
+	 * (chunk is not flushed) until DKIM and DMARC have decided and the
+	 * Authentication-Results: header can go in front of it.
+	 */
+	bool auth;
+	int end_verb;		/* SMTP_VERB_DATA or SMTP_VERB_BDAT */
+	unsigned auth_pending;
+	struct dkim_verify *dkim;
+	struct dmarc_check *dmarc;
+	const struct spf_outcome *spf;	/* owned by the session's dnsfact */
+	char *from_domain;	/* DMARC input, kept for the report line */
+	struct strlist dkim_pass;	/* d= of passing signatures */
 };
 
 struct session {
@@ -119,7 +139,14 @@ struct session {
 	char addr[INET6_ADDRSTRLEN];
 	char port[8];
 	char local[INET6_ADDRSTRLEN];
-	const char *name;	/* client host name: "unknown" for now */
+	const char *name;	/* client host name, verified, or "unknown" */
+	struct smtpd_client_name cname;	/* from reverse DNS */
+	struct smtpd_dnsfact *dns;	/* NULL: no DNS checks */
+	char *resume;		/* the command waiting for DNS answers */
+	size_t resume_len;
+	bool resuming;		/* handling RESUME again */
+	const char *cur_line;	/* the command being handled */
+	size_t cur_len;
 	int family;
 	unsigned char abytes[16];
 	char *helo;
@@ -341,6 +368,37 @@ fill_ctx(struct session *s, struct smtpd_check_ctx *ctx,
 	ctx->sasl_username = s->sasl_user;
 	ctx->sender = s->txn != NULL ? &s->txn->sender : NULL;
 	ctx->rcpt = rcpt;
+	ctx->dns = s->dns;
+	ctx->reverse_name = s->cname.reverse_name != NULL ?
+	    s->cname.reverse_name : "unknown";
+	ctx->name_status = s->cname.name != NULL ? s->cname.name_status :
+	    SMTPD_NAME_NONE;
+	ctx->reverse_status = s->cname.reverse_name != NULL ?
+	    s->cname.reverse_status : SMTPD_NAME_NONE;
+}
+
+static void resume_cb(void *arg);
+
+/*
+ * The restrictions need DNS answers: keep the command line, look the
+ * answers up, and handle the line again once they are in (resume_cb).
+ * The session reads no further command meanwhile.
+ */
+static void
+defer_for_dns(struct session *s)
+{
+	if (s->dns == NULL || smtpd_dnsfact_resolve(s->dns, resume_cb,
+	    s) == 0) {
+		/* Cannot happen: pending means a lookup is wanted. */
+		log_warning("restriction pending without a DNS lookup");
+		return;
+	}
+	free(s->resume);
+	s->resume = xmalloc(s->cur_len + 1);
+	memcpy(s->resume, s->cur_line, s->cur_len);
+	s->resume[s->cur_len] = '\0';
+	s->resume_len = s->cur_len;
+	s->busy |= BUSY_DNS;
 }
 
 /* Cleanup connection. */
@@ -668,6 +726,11 @@ txn_free(struct session *s)
 		cl_drop(s);
 	free(t->envid);
 	free(t->fail_reply);
+	dkim_verify_free(t->dkim);
+	if (t->dmarc != NULL)
+		dmarc_check_cancel(t->dmarc);
+	free(t->from_domain);
+	strlist_release(&t->dkim_pass);
 	buf_release(&t->pending);
 	if (t->chunk != NULL)
 		evbuffer_free(t->chunk);
@@ -689,6 +752,8 @@ data_emit(void *ctx, const void *p, size_t n)
 		return;
 	}
 	evbuffer_add(t->chunk, p, n);
+	if (t->dkim != NULL)
+		dkim_verify_feed(t->dkim, p, n);
 }
 
 static void
@@ -698,7 +763,8 @@ data_flush(struct session *s)
 	struct evbuffer *out;
 	size_t n = evbuffer_get_length(t->chunk);
 
-	if (n == 0 || t->discard)
+	/* Held for the end-of-data checks (their headers go first). */
+	if (n == 0 || t->discard || t->auth)
 		return;
 	if (s->cl == NULL || !t->opened) {
 		content_fail(t, temp_reply(NULL));
@@ -730,6 +796,367 @@ data_check(struct session *s)
 		data_flush(s);
 }
 
+
+/* ---- End-of-data checks: DKIM, SPF (for the record), DMARC ---- */
+
+/* One header field of the held message: [start, end) with its line end. */
+struct hfield {
+	size_t start, end, colon;
+};
+
+/*
+ * The header fields of P[0..LEN) (RFC 5322 2.2; a line that is neither a
+ * field nor a continuation ends the header, as in cleanup).  Returns the
+ * number found (at most MAX).
+ */
+static size_t
+header_fields(const char *p, size_t len, struct hfield *f, size_t max)
+{
+	size_t pos = 0, n = 0;
+
+	while (pos < len) {
+		const char *nl = memchr(p + pos, '\n', len - pos);
+		size_t end = nl != NULL ? (size_t)(nl - p) + 1 : len;
+		size_t ll = end - pos;
+		const char *colon;
+
+		if (ll > 0 && p[end - 1] == '\n')
+			ll--;
+		if (ll > 0 && p[pos + ll - 1] == '\r')
+			ll--;
+		if (ll == 0)
+			break;
+		if (p[pos] == ' ' || p[pos] == '\t') {
+			if (n == 0)
+				break;
+			f[n - 1].end = end;
+			pos = end;
+			continue;
+		}
+		colon = memchr(p + pos, ':', ll);
+		if (colon == NULL || colon == p + pos || n == max)
+			break;
+		for (const char *q = p + pos; q < colon; q++)
+			if (*q <= ' ' || *q > '~')
+				return n;
+		f[n].start = pos;
+		f[n].colon = (size_t)(colon - p);
+		f[n].end = end;
+		n++;
+		pos = end;
+	}
+	return n;
+}
+
+static bool
+field_is(const char *p, const struct hfield *f, const char *name)
+{
+	size_t nl = strlen(name);
+
+	return f->colon - f->start == nl &&
+	    str_ncasecmp(p + f->start, name, nl) == 0;
+}
+
+/*
+ * RFC 8601 5: an Authentication-Results field that claims to come from
+ * us (its authserv-id is $myhostname) was forged upstream.
+ */
+static bool
+forged_auth_results(const char *p, const struct hfield *f, const char *host)
+{
+	size_t i = f->colon + 1, hl = strlen(host), n = 0;
+
+	if (!field_is(p, f, "Authentication-Results"))
+		return false;
+	while (i < f->end && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' ||
+	    p[i] == '\n'))
+		i++;
+	while (i + n < f->end && p[i + n] != ';' && p[i + n] != ' ' &&
+	    p[i + n] != '\t' && p[i + n] != '\r' && p[i + n] != '\n')
+		n++;
+	return n == hl && str_ncasecmp(p + i, host, hl) == 0;
+}
+
+#define HEADER_FIELDS_MAX 2000
+
+static void auth_finish(struct session *s, struct dmarc_outcome *o);
+
+static void
+dmarc_cb(struct dmarc_outcome *o, void *arg)
+{
+	struct session *s = arg;
+
+	s->txn->dmarc = NULL;
+	auth_finish(s, o);
+	session_process(s);
+}
+
+/* DKIM and SPF are in: evaluate DMARC for the From: domain. */
+static void
+auth_dmarc(struct session *s)
+{
+	struct smtpd_server *srv = s->srv;
+	struct txn *t = s->txn;
+	struct dmarc_input in;
+	struct dmarc_outcome o;
+	struct hfield *f;
+	struct strlist from;
+	const char *p, *error;
+	size_t len, n;
+
+	if (t->dkim != NULL) {
+		size_t nr;
+		const struct dkim_result *r = dkim_verify_results(t->dkim, &nr);
+
+		for (size_t i = 0; i < nr; i++)
+			if (r[i].status == DKIM_PASS && r[i].domain != NULL)
+				strlist_add(&t->dkim_pass, r[i].domain);
+	}
+	if (srv->psl == NULL) {
+		auth_finish(s, NULL);
+		return;
+	}
+	len = evbuffer_get_length(t->chunk);
+	p = (const char *)evbuffer_pullup(t->chunk, -1);
+	f = xcalloc(HEADER_FIELDS_MAX, sizeof(*f));
+	n = header_fields(p, len, f, HEADER_FIELDS_MAX);
+	strlist_init(&from);
+	for (size_t i = 0; i < n; i++) {
+		if (!field_is(p, &f[i], "From"))
+			continue;
+		char *v = xmalloc(f[i].end - f[i].colon);
+
+		memcpy(v, p + f[i].colon + 1, f[i].end - f[i].colon - 1);
+		v[f[i].end - f[i].colon - 1] = '\0';
+		strlist_add_owned(&from, v);
+	}
+	free(f);
+	if (dmarc_from_domain((const char *const *)from.v, from.n,
+	    &t->from_domain, &error) < 0) {
+		strlist_release(&from);
+		memset(&o, 0, sizeof(o));
+		o.result = DMARC_RESULT_PERMERROR;
+		o.problem = xstrdup(error);
+		auth_finish(s, &o);
+		dmarc_outcome_release(&o);
+		return;
+	}
+	strlist_release(&from);
+	memset(&in, 0, sizeof(in));
+	in.from_domain = t->from_domain;
+	in.spf_result = t->spf != NULL ? t->spf->result : SPF_NONE;
+	in.spf_domain = t->spf != NULL ? t->spf->domain : NULL;
+	in.dkim_domains = (const char *const *)t->dkim_pass.v;
+	in.n_dkim = t->dkim_pass.n;
+	t->dmarc = dmarc_check_start(srv->base, srv->resolver, srv->psl, &in,
+	    dmarc_cb, s);
+}
+
+static void
+auth_one_done(struct session *s)
+{
+	struct txn *t = s->txn;
+
+	if (--t->auth_pending > 0)
+		return;
+	auth_dmarc(s);
+}
+
+static void
+dkim_cb(struct dkim_verify *v, void *arg)
+{
+	struct session *s = arg;
+
+	auth_one_done(s);
+	session_process(s);
+}
+
+static bool
+spf_wanted(struct session *s, struct spf_request *req)
+{
+	struct smtpd_check_ctx ctx;
+
+	if (s->txn->sender.is_null && (s->helo == NULL || s->helo[0] == '['))
+		return false;
+	fill_ctx(s, &ctx, NULL);
+	smtpd_check_spf_request(s->srv->check, &ctx, req);
+	return true;
+}
+
+static void
+spf_cb(void *arg)
+{
+	struct session *s = arg;
+	struct spf_request req;
+
+	if (spf_wanted(s, &req) && smtpd_dnsfact_spf(s->dns, &req,
+	    &s->txn->spf) == 0)
+		s->txn->spf = NULL;
+	auth_one_done(s);
+	session_process(s);
+}
+
+static void
+auth_start(struct session *s)
+{
+	struct txn *t = s->txn;
+	struct spf_request req;
+
+	s->busy |= BUSY_CHECK;
+	t->auth_pending = 1;
+	if (t->dkim != NULL) {
+		dkim_verify_end(t->dkim);
+		if (dkim_verify_lookup(t->dkim, s->srv->resolver, dkim_cb,
+		    s) == 1)
+			t->auth_pending++;
+	}
+	/* The SPF outcome of check_spf, or a check of its own now. */
+	if (spf_wanted(s, &req) && smtpd_dnsfact_spf(s->dns, &req,
+	    &t->spf) == 0) {
+		t->spf = NULL;
+		if (smtpd_dnsfact_resolve(s->dns, spf_cb, s) == 1)
+			t->auth_pending++;
+	}
+	auth_one_done(s);
+}
+
+/* Append "; METHOD-RESULT" folded onto a new line. */
+static void
+ar_part(struct buf *ar, const char *part)
+{
+	buf_append_str(ar, ";\r\n\t");
+	buf_append_str(ar, part);
+}
+
+/* The verdicts are in: queue the message with its headers, or refuse. */
+static void
+auth_finish(struct session *s, struct dmarc_outcome *o)
+{
+	struct smtpd_server *srv = s->srv;
+	struct txn *t = s->txn;
+	struct buf hdr, part;
+	struct evbuffer *out, *all;
+	struct hfield *f;
+	const char *p, *hold = NULL;
+	size_t len, n, pos = 0, total;
+	int verb = t->end_verb;
+
+	s->busy &= ~BUSY_CHECK;
+	buf_init(&hdr, 0);
+	buf_init(&part, 0);
+	if (t->spf != NULL) {
+		buf_append_str(&hdr, "Received-SPF: ");
+		spf_received_spf(t->spf, &hdr);
+		buf_append_str(&hdr, "\r\n");
+	}
+	/* RFC 8601 2.2: authserv-id; then one resinfo per method. */
+	buf_printf(&hdr, "Authentication-Results: %s", srv->myhostname);
+	if (t->spf != NULL) {
+		buf_reset(&part);
+		spf_auth_results(t->spf, &part);
+		ar_part(&hdr, part.data);
+	}
+	if (t->dkim != NULL) {
+		size_t nr;
+		const struct dkim_result *r = dkim_verify_results(t->dkim, &nr);
+
+		if (nr == 0)
+			ar_part(&hdr, "dkim=none");
+		for (size_t i = 0; i < nr; i++) {
+			buf_reset(&part);
+			dkim_result_format(&r[i], &part);
+			ar_part(&hdr, part.data);
+		}
+	}
+	if (o != NULL) {
+		buf_reset(&part);
+		dmarc_auth_results(o, &part);
+		ar_part(&hdr, part.data);
+	}
+	if (t->spf == NULL && t->dkim == NULL && o == NULL)
+		buf_append_str(&hdr, "; none");
+	buf_append_str(&hdr, "\r\n");
+
+	if (o != NULL && o->have_record && srv->dmarc_report &&
+	    t->from_domain != NULL) {
+		struct dmarc_input in;
+		const char *error;
+
+		memset(&in, 0, sizeof(in));
+		in.from_domain = t->from_domain;
+		in.spf_result = t->spf != NULL ? t->spf->result : SPF_NONE;
+		in.spf_domain = t->spf != NULL ? t->spf->domain : NULL;
+		in.dkim_domains = (const char *const *)t->dkim_pass.v;
+		in.n_dkim = t->dkim_pass.n;
+		if (dmarc_report_append(srv->data_directory, o, &in, s->addr,
+		    time(NULL), &error) < 0)
+			log_warning("dmarc report data: %s", error);
+	}
+	if (o != NULL && srv->dmarc_enforce && o->disposition ==
+	    DMARC_POLICY_REJECT) {
+		/* As OpenDMARC's RejectFailures. */
+		buf_reset(&part);
+		buf_printf(&part, "550 5.7.1 Rejected by DMARC policy for %s",
+		    o->from_domain != NULL ? o->from_domain : "");
+		log_reject(s, "END-OF-MESSAGE", part.data, NULL);
+		respond(s, verb, "%s", part.data);
+		txn_free(s);
+		goto done;
+	}
+	if (o != NULL && srv->dmarc_enforce && o->disposition ==
+	    DMARC_POLICY_QUARANTINE)
+		hold = "DMARC quarantine policy";
+	if (s->cl == NULL || !t->opened) {
+		respond(s, verb, "%s", temp_reply(NULL));
+		txn_free(s);
+		goto done;
+	}
+
+	/* Our headers, then the message without forged results. */
+	all = evbuffer_new();
+	if (all == NULL)
+		log_fatal("out of memory");
+	evbuffer_add(all, hdr.data, hdr.len);
+	len = evbuffer_get_length(t->chunk);
+	p = (const char *)evbuffer_pullup(t->chunk, -1);
+	f = xcalloc(HEADER_FIELDS_MAX, sizeof(*f));
+	n = header_fields(p, len, f, HEADER_FIELDS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		if (!forged_auth_results(p, &f[i], srv->myhostname))
+			continue;
+		evbuffer_add(all, p + pos, f[i].start - pos);
+		pos = f[i].end;
+		log_info("%s: removed an Authentication-Results: header with "
+		    "our authserv-id %s (RFC 8601 5)", t->queue_id,
+		    srv->myhostname);
+	}
+	free(f);
+	evbuffer_add(all, p + pos, len - pos);
+	evbuffer_drain(t->chunk, len);
+	total = evbuffer_get_length(all);
+	out = bufferevent_get_output(s->cl);
+	while (evbuffer_get_length(all) > 0) {
+		size_t k = evbuffer_get_length(all);
+
+		if (k > CHUNK_SIZE)
+			k = CHUNK_SIZE;
+		evbuffer_add_printf(out, "request=data\nlength=%zu\n\n", k);
+		evbuffer_remove_buffer(all, out, k);
+	}
+	evbuffer_free(all);
+	t->sent += total;
+	if (hold != NULL)
+		evbuffer_add_printf(out, "request=end\ncontent_length=%llu\n"
+		    "hold=%s\n\n", (unsigned long long)t->sent, hold);
+	else
+		evbuffer_add_printf(out, "request=end\ncontent_length=%llu\n\n",
+		    (unsigned long long)t->sent);
+	cl_wait_for(s, CL_END);
+done:
+	buf_release(&hdr);
+	buf_release(&part);
+}
+
 /* The whole message is read: queue it, or give the reply it earned. */
 static void
 data_end(struct session *s, int verb)
@@ -749,6 +1176,11 @@ data_end(struct session *s, int verb)
 		respond(s, verb, "%s", reply);
 		free(reply);
 		txn_free(s);
+		return;
+	}
+	if (t->auth) {
+		t->end_verb = verb;
+		auth_start(s);
 		return;
 	}
 	evbuffer_add_printf(bufferevent_get_output(s->cl),
@@ -876,9 +1308,18 @@ do_ehlo(struct session *s, struct smtp_cmd *cmd)
 	s->helo = xstrdup(cmd->arg);
 	s->esmtp = cmd->verb == SMTP_VERB_EHLO;
 	if (!smtpd_check_delay_reject(srv->check)) {
+		int r;
+
 		fill_ctx(s, &ctx, NULL);
-		if (smtpd_check_list(srv->check, SMTPD_CHECK_HELO, &ctx,
-		    &srv->scratch) < 0) {
+		r = smtpd_check_list(srv->check, SMTPD_CHECK_HELO, &ctx,
+		    &srv->scratch);
+		if (r > 0) {
+			free(s->helo);
+			s->helo = NULL;
+			defer_for_dns(s);
+			return;
+		}
+		if (r < 0) {
 			char *reply = xstrdup(srv->scratch.data);
 
 			log_reject(s, cmd->name, reply, NULL);
@@ -955,6 +1396,7 @@ do_mail(struct session *s, struct smtp_cmd *cmd)
 	struct smtpd_server *srv = s->srv;
 	struct smtpd_check_ctx ctx;
 	struct txn *t;
+	int r;
 
 	if (srv->helo_required && s->helo == NULL) {
 		respond(s, SMTP_VERB_MAIL, "503 5.5.1 Error: send HELO/EHLO "
@@ -989,9 +1431,16 @@ do_mail(struct session *s, struct smtp_cmd *cmd)
 	t->ret = cmd->ret;
 	t->envid = cmd->envid != NULL ? xstrdup(cmd->envid) : NULL;
 	buf_init(&t->pending, 0);
+	strlist_init(&t->dkim_pass);
 	s->txn = t;
 	fill_ctx(s, &ctx, NULL);
-	if (smtpd_check_mail(srv->check, &ctx, &srv->scratch) < 0) {
+	r = smtpd_check_mail(srv->check, &ctx, &srv->scratch);
+	if (r > 0) {
+		txn_free(s);
+		defer_for_dns(s);
+		return;
+	}
+	if (r < 0) {
 		char *reply = xstrdup(srv->scratch.data);
 
 		log_reject(s, "MAIL", reply, NULL);
@@ -1018,7 +1467,8 @@ do_rcpt(struct session *s, struct smtp_cmd *cmd)
 		    "command");
 		return;
 	}
-	t->rcpt_tried++;
+	if (!s->resuming)
+		t->rcpt_tried++;
 	if (srv->recipient_limit > 0 && t->rcpt_ok >= srv->recipient_limit) {
 		respond(s, SMTP_VERB_RCPT, "452 4.5.3 Error: too many "
 		    "recipients");
@@ -1027,7 +1477,13 @@ do_rcpt(struct session *s, struct smtp_cmd *cmd)
 	buf_init(&to, 0);
 	smtp_addr_externalize(cmd->path.addr, &to);
 	fill_ctx(s, &ctx, &cmd->path);
-	if (smtpd_check_rcpt(srv->check, &ctx, &srv->scratch) < 0) {
+	r = smtpd_check_rcpt(srv->check, &ctx, &srv->scratch);
+	if (r > 0) {
+		buf_release(&to);
+		defer_for_dns(s);
+		return;
+	}
+	if (r < 0) {
 		char *reply = xstrdup(srv->scratch.data);
 
 		log_reject(s, "RCPT", reply, to.data);
@@ -1116,10 +1572,29 @@ content_start(struct session *s, enum smtpd_data_mode mode)
 {
 	struct txn *t = s->txn;
 
+	struct smtpd_server *srv = s->srv;
+	struct smtpd_check_ctx ctx;
+
 	smtpd_data_init(&t->dec, mode, s->nl, data_emit, s);
 	t->chunk = evbuffer_new();
 	if (t->chunk == NULL)
 		log_fatal("out of memory");
+	/*
+	 * Mail from outside (not mynetworks, not authenticated) is checked
+	 * at its end: DKIM, SPF for the record, DMARC.
+	 */
+	fill_ctx(s, &ctx, NULL);
+	if (s->dns == NULL || smtpd_check_trusted(srv->check, &ctx) ||
+	    (!srv->dkim_verify && srv->psl == NULL))
+		return;
+	t->auth = true;
+	if (srv->dkim_verify) {
+		struct dkim_verify_params vp;
+
+		memset(&vp, 0, sizeof(vp));
+		vp.max_signatures = (size_t)srv->dkim_sig_limit;
+		t->dkim = dkim_verify_new(&vp);
+	}
 }
 
 static void
@@ -1518,6 +1993,8 @@ handle_line(struct session *s, const char *line, size_t len)
 	const char *reason;
 	unsigned flags = 0;
 
+	s->cur_line = line;
+	s->cur_len = len;
 	if (!srv->strict_rfc821)
 		flags |= SMTP_CMD_LENIENT;
 	if (s->txn != NULL && s->txn->smtputf8)
@@ -1736,6 +2213,25 @@ cmd_step(struct session *s)
 
 static void session_free(struct session *s);
 
+/* The DNS answers a command waited for are in: handle it again. */
+static void
+resume_cb(void *arg)
+{
+	struct session *s = arg;
+	char *line = s->resume;
+	size_t len = s->resume_len;
+
+	s->busy &= ~BUSY_DNS;
+	s->resume = NULL;
+	if (line != NULL && !s->closing) {
+		s->resuming = true;
+		handle_line(s, line, len);
+		s->resuming = false;
+	}
+	free(line);
+	session_process(s);
+}
+
 /*
  * Handle everything the input holds, in order, unless the session waits
  * (for cleanup or an error delay).  May free S: callers return at once.
@@ -1894,6 +2390,9 @@ session_free(struct session *s)
 
 	txn_free(s);
 	cl_drop(s);
+	smtpd_dnsfact_free(s->dns);
+	smtpd_client_name_release(&s->cname);
+	free(s->resume);
 	bufferevent_free(s->bev);
 	if (s->timer != NULL)
 		event_free(s->timer);
@@ -1907,6 +2406,9 @@ session_free(struct session *s)
 	free(s);
 }
 
+static void session_greet(struct session *s);
+static void name_cb(void *arg);
+
 void
 smtpd_session_start(struct smtpd_server *srv, int fd,
     const struct sockaddr *sa, socklen_t salen)
@@ -1914,9 +2416,7 @@ smtpd_session_start(struct smtpd_server *srv, int fd,
 	struct session *s = xcalloc(1, sizeof(*s));
 	struct sockaddr_storage local;
 	socklen_t llen = sizeof(local);
-	struct smtpd_check_ctx ctx;
 	struct timeval tv = { (time_t)srv->timeout, 0 };
-	unsigned long n;
 
 	s->srv = srv;
 	s->name = "unknown";
@@ -1958,6 +2458,35 @@ smtpd_session_start(struct smtpd_server *srv, int fd,
 	bufferevent_setcb(s->bev, read_cb, write_cb, event_cb, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, SESSION_READ_HIGH);
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	if (srv->resolver != NULL)
+		s->dns = smtpd_dnsfact_new(srv->base, srv->resolver);
+	/*
+	 * As Postfix: the client's name (PTR, then forward confirmation) is
+	 * looked up before the greeting, so that logs, restrictions and
+	 * Received: all see it.  The loop serves others meanwhile.
+	 */
+	if (s->dns != NULL && srv->peername_lookup) {
+		if (smtpd_dnsfact_client_name(s->dns, s->family, s->addr,
+		    &s->cname) == 0) {
+			s->busy |= BUSY_DNS;
+			if (smtpd_dnsfact_resolve(s->dns, name_cb, s) == 1)
+				return;
+			s->busy &= ~BUSY_DNS;
+		}
+		name_cb(s);
+		return;
+	}
+	session_greet(s);
+}
+
+/* The greeting, once the client's name is known. */
+static void
+session_greet(struct session *s)
+{
+	struct smtpd_server *srv = s->srv;
+	struct smtpd_check_ctx ctx;
+	unsigned long n;
+
 	log_info("connect from %s[%s]", s->name, s->addr);
 
 	fill_ctx(s, &ctx, NULL);
@@ -1985,8 +2514,37 @@ smtpd_session_start(struct smtpd_server *srv, int fd,
 		bufferevent_enable(s->bev, EV_WRITE);
 		return;
 	}
-	if (!s->banner_pending)
+	/* Wrapper mode: tls_established greets, after the handshake. */
+	if (!srv->tls_wrapper)
 		evbuffer_add_printf(bufferevent_get_output(s->bev),
 		    "220 %s\r\n", srv->banner);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+/* Reverse DNS answers are in (or a first round of them). */
+static void
+name_cb(void *arg)
+{
+	struct session *s = arg;
+
+	s->busy &= ~BUSY_DNS;
+	if (s->cname.name == NULL) {
+		if (smtpd_dnsfact_client_name(s->dns, s->family, s->addr,
+		    &s->cname) == 0) {
+			/* The forward lookups of the PTR names. */
+			s->busy |= BUSY_DNS;
+			if (smtpd_dnsfact_resolve(s->dns, name_cb, s) == 1)
+				return;
+			s->busy &= ~BUSY_DNS;
+			log_warning("%s: client name lookup made no progress",
+			    s->addr);
+			smtpd_client_name_release(&s->cname);
+			s->cname.reverse_name = xstrdup("unknown");
+			s->cname.name = xstrdup("unknown");
+			s->cname.reverse_status = SMTPD_NAME_TEMP;
+			s->cname.name_status = SMTPD_NAME_TEMP;
+		}
+	}
+	s->name = s->cname.name;
+	session_greet(s);
 }

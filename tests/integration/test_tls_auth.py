@@ -160,7 +160,7 @@ def test_starttls_smtplib(running):
     log = wait_for(lambda: "TLS connection established" in running.log()
                    and running.log(), what="TLS log line")
     assert re.search(r"Anonymous TLS connection established from "
-                     r"unknown\[127\.0\.0\.1\]: TLSv1\.[23] with cipher "
+                     r"\S+\[127\.0\.0\.1\]: TLSv1\.[23] with cipher "
                      r"\S+ \(\d+/\d+ bits\)", log), log
 
 
@@ -385,9 +385,10 @@ def test_wrong_password_refused_and_slowed(instance):
         assert got[0] == 421 and time.monotonic() - t0 < 1.0
         assert r.closed()
         log = instance.log()
-        assert "warning: unknown[127.0.0.1]: SASL PLAIN authentication " \
+        # The client name comes from reverse DNS (unknown or localhost).
+        assert "[127.0.0.1]: SASL PLAIN authentication " \
             "failed: authentication failure" in log
-        assert "too many failed logins from unknown[127.0.0.1]" in log
+        assert "too many failed logins from " in log
         assert "Xq7-not-it" not in log and instance.password not in log
     finally:
         instance.stop()
@@ -481,8 +482,8 @@ def test_starttls_injection_has_no_effect(running, injected):
     r.expect("QUIT", 221)
     log = wait_for(lambda: "improper command pipelining after STARTTLS"
                    in running.log() and running.log(), what="log")
-    assert "improper command pipelining after STARTTLS from " \
-        "unknown[127.0.0.1]" in log
+    assert re.search(r"improper command pipelining after STARTTLS from "
+                     r"\S+\[127\.0\.0\.1\]", log), log
 
 
 def test_no_state_across_starttls(running):
@@ -516,8 +517,8 @@ def test_plaintext_after_starttls_fails_handshake(running):
     except ConnectionResetError:
         pass
     assert b"250" not in data and b"MAIL" not in data, data
-    wait_for(lambda: "SSL_accept error from unknown[127.0.0.1]"
-             in running.log(), what="SSL_accept error in the log")
+    wait_for(lambda: re.search(r"SSL_accept error from \S+\[127\.0\.0\.1\]",
+                               running.log()), what="SSL_accept error in the log")
     # The daemon is fine.
     with smtplib.SMTP("127.0.0.1", running.ports["smtp"], timeout=15) as s:
         s.starttls(context=tls_context())

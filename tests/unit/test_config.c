@@ -114,7 +114,7 @@ test_defaults_values(void **state)
 	assert_string_equal(config_raw(cfg, "smtpd_banner"),
 	    "$myhostname ESMTP $mail_name");
 	assert_int_equal(config_int(cfg, "smtpd_recipient_limit"), 1000);
-	assert_int_equal(config_int(cfg, "unknown_client_reject_code"), 450);
+	assert_int_equal(config_int(cfg, "unknown_client_reject_code"), 550);
 	assert_int_equal(config_int(cfg, "smtp_tcp_port"), 25);
 	assert_int_equal(config_time(cfg, "smtpd_timeout"), 300);
 	assert_int_equal(config_time(cfg, "maximal_queue_lifetime"), 5 * 86400);

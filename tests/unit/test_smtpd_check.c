@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "../../src/smtpd/smtpd_check.c"
+#include "../../src/smtpd/smtpd_dnsfact.c"
 #include "file.h"
 
 static struct config *
@@ -40,10 +41,19 @@ test_config_errors(void **state)
 		{ "smtpd_recipient_restrictions", "permit, reject_foo",
 		  "smtpd_recipient_restrictions: unknown restriction: "
 		  "reject_foo" },
-		{ "smtpd_sender_restrictions", "reject_unknown_sender_domain",
+		{ "smtpd_sender_restrictions", "reject_unverified_sender",
 		  "smtpd_sender_restrictions: restriction "
-		  "reject_unknown_sender_domain is not supported yet (it "
-		  "needs DNS)" },
+		  "reject_unverified_sender is not supported yet (it "
+		  "needs address verification)" },
+		{ "smtpd_client_restrictions", "reject_rbl_client",
+		  "smtpd_client_restrictions: reject_rbl_client needs a DNS "
+		  "list domain" },
+		{ "smtpd_client_restrictions", "reject_rbl_client bl.example=1.2",
+		  "smtpd_client_restrictions: reject_rbl_client: bad DNSBL "
+		  "filter \"1.2\"" },
+		{ "spf_reject_on", "sometimes",
+		  "spf_reject_on: bad spf_reject_on value \"sometimes\" "
+		  "(fail, softfail or never)" },
 		{ "smtpd_client_restrictions", "check_client_access",
 		  "smtpd_client_restrictions: check_client_access needs a "
 		  "type:table argument" },
