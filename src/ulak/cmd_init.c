@@ -249,7 +249,22 @@ init_main_cf(const struct init *in, const char **error_r)
 	    "smtpd_sender_login_maps = regexp:%s/sender_login\n"
 	    "smtpd_sender_restrictions = "
 	    "reject_authenticated_sender_login_mismatch,\n"
-	    "    reject_unauth_local_sender\n",
+	    "    reject_unauth_local_sender\n"
+	    "\n"
+	    "# Checks of arriving mail (docs/checks.md).  Clients in mynetworks\n"
+	    "# and logged-in users are trusted; from anyone else SPF \"fail\" is\n"
+	    "# refused, DKIM signatures are verified, the From: domain's DMARC\n"
+	    "# policy is applied, and Authentication-Results: says what was found.\n"
+	    "smtpd_recipient_restrictions = permit_mynetworks,\n"
+	    "    permit_sasl_authenticated, check_spf\n"
+	    "spf_reject_on = fail\n"
+	    "dkim_verify = yes\n"
+	    "dmarc_enforce = yes\n"
+	    "# Greylisting: use this line instead to turn it on.\n"
+	    "#smtpd_recipient_restrictions = permit_mynetworks, "
+	    "permit_sasl_authenticated, check_spf, check_greylist\n"
+	    "# Clients without reverse DNS may be refused with\n"
+	    "# smtpd_client_restrictions = reject_unknown_reverse_client_hostname\n",
 	    in->dir, in->dir, in->dir,
 	    in->dir, in->dir, in->dir, in->dir, in->owner,
 	    in->domain, in->domain,
