@@ -509,7 +509,12 @@ imapd_fetch_resume(struct imapd_session *s)
 		fetch_one(s, job, job->idx[job->pos++]);
 	if (job->pos < job->n)
 		return;		/* write_cb calls again */
-	imapd_report_updates(s, job->uid ? 0 : MAILSTORE_SYNC_KEEP_EXPUNGED);
+	/*
+	 * No look at the disk after FETCH and SEARCH (as Dovecot's "fast"
+	 * sync after them): a rescan of a large folder whose directories
+	 * changed in the last seconds costs more than the command, and the
+	 * news comes with the next NOOP, IDLE or other command.
+	 */
 	imapd_printf(s, "%s OK Fetch completed.\r\n", job->tag);
 	imapd_fetch_release(s);
 }
@@ -1176,6 +1181,6 @@ imapd_cmd_search(struct imapd_session *s, const char *tag, bool uid,
 	imapd_write(s, b.data, b.len);
 	buf_release(&b);
 	free(hits);
-	imapd_report_updates(s, uid ? 0 : MAILSTORE_SYNC_KEEP_EXPUNGED);
+	/* No disk sync here: see imapd_fetch_resume. */
 	imapd_printf(s, "%s OK Search completed.\r\n", tag);
 }
