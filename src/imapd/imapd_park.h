@@ -19,7 +19,7 @@ struct mailstore;
 struct mailstore_folder;
 
 #define IMAPD_PARK_VIEWS 32
-#define IMAPD_PARK_MESSAGES 400000
+#define IMAPD_PARK_MESSAGES 100000	/* about 27 MiB of views */
 #define IMAPD_PARK_SECONDS 600
 
 /*
