@@ -19,6 +19,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <event2/buffer.h>
@@ -425,6 +426,17 @@ imapd_session_start(struct imapd_server *srv, int fd,
 	count = imapd_conn_add(srv, s->addr);
 	s->counted = true;
 	evutil_make_socket_nonblocking(fd);
+	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
+		int one = 1;
+
+		/*
+		 * Answers leave in large writes already; without this the
+		 * short last piece of one (the tagged line) waits for the
+		 * client's delayed ACK (Nagle): 40 ms per command.
+		 */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+	}
 	if (srv->wrappermode) {
 		SSL *ssl = tls_server_ssl_new(srv->tls);
 
