@@ -39,10 +39,8 @@ Standalone: bench/imap_bench.py [--build DIR] [--messages N] [--runs R]
 """
 import argparse
 import base64
-import grp
 import os
 import pathlib
-import pwd
 import random
 import shutil
 import signal
