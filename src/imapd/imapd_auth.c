@@ -41,7 +41,7 @@ struct imapd_login {
 	struct passdb_user user;
 	char *password;
 	char *hash;
-	int lookup;		/* PASSDB_OK, _FAIL (dummy hash), _TEMPFAIL */
+	int lookup;		/* PASSDB_OK, _FAIL (dummy), _TEMPFAIL */
 	char *error;		/* of a failed lookup, or NULL */
 	bool ok;		/* the hash matched (set by the worker) */
 };
@@ -108,7 +108,7 @@ worker(void *arg)
 			p->tail = &p->head;
 		pthread_mutex_unlock(&p->lock);
 		check(l);
-		/* Back to the event loop's thread (evthread makes this safe). */
+		/* Back to the loop's thread (evthread makes it safe). */
 		event_active(l->done_ev, 0, 0);
 	}
 }

@@ -35,7 +35,7 @@
 struct imapd_fetch_job {
 	char *tag;
 	bool uid;
-	char *dir;		/* the folder's directory (imapd_hcache key) */
+	char *dir;		/* the folder (imapd_hcache key) */
 	struct imap_fetch f;
 	size_t *idx;
 	size_t n, pos;
