@@ -53,7 +53,13 @@ passdb_open(const char *maps, const char **error_r)
 	salt = crypt_gensalt_ra("$y$", 0, NULL, 0);
 	if (salt != NULL) {
 		struct crypt_data *cd = xcalloc(1, sizeof(*cd));
-		const char *h = crypt_r("ulak dummy password", salt, cd);
+		/*
+		 * crypt_rn, not crypt_r: AddressSanitizer intercepts crypt_r,
+		 * which lets --as-needed drop libcrypt and leaves the real
+		 * function NULL in sanitizer builds.
+		 */
+		const char *h = crypt_rn("ulak dummy password", salt, cd,
+		    (int)sizeof(*cd));
 
 		if (h != NULL && h[0] == '$')
 			db->dummy_hash = xstrdup(h);
@@ -146,7 +152,7 @@ passdb_check_hash(const char *password, const char *hash)
 	if (hl == 0 || hash[0] == '!' || hash[0] == '*')
 		return false;
 	cd = xcalloc(1, sizeof(*cd));
-	got = crypt_r(password, hash, cd);
+	got = crypt_rn(password, hash, cd, (int)sizeof(*cd));
 	/* libcrypt marks failure with NULL or a "*" result. */
 	if (got != NULL && got[0] != '*' && strlen(got) == hl &&
 	    CRYPTO_memcmp(got, hash, hl) == 0)
