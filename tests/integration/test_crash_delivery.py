@@ -64,7 +64,10 @@ def test_kill_during_1000_messages(running, victim):
         pids = daemon_pids(running, victim)
         assert pids, f"no {victim} process"
         for pid in pids:
-            os.kill(pid, signal.SIGKILL)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass        # a per-delivery child that just finished
     sender.join(300)
     assert not errors, errors
     subjects = poll(lambda: (lambda s: s if len(set(s)) >= COUNT else None)(

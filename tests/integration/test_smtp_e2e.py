@@ -120,6 +120,8 @@ def test_transport_maps_and_mx_routing(running, sinks, dns):
              inst=running)
     assert mx.messages[0].rcpts == ["TO:<a@mxroute.test>"]
     assert other.messages[0].rcpts == ["TO:<b@special.test>"]
-    log = running.log()
-    assert f"relay=mx.mxroute.test[127.0.0.1]:{port}" in log
-    assert f"relay=127.0.0.1[127.0.0.1]:{other.port}" in log
+    # The sent lines are logged once the recipients are marked done,
+    # just after the sinks said 250.
+    wait_for(lambda: f"relay=mx.mxroute.test[127.0.0.1]:{port}" in
+             running.log() and f"relay=127.0.0.1[127.0.0.1]:{other.port}"
+             in running.log(), what="both sent log lines", inst=running)
