@@ -77,7 +77,7 @@ setup(void **state)
 	buf_init(&fx.cf, 0);
 	buf_printf(&fx.cf, "dkim_signing_key_maps = texthash:%s\n"
 	    "mynetworks = 127.0.0.0/8, !192.0.2.1, 192.0.2.0/24, "
-	    "[2001:db8::]/32\n", path.data);
+	    "[2001:db8::]/32, inline:{ 198.51.100.7=ok }\n", path.data);
 	buf_release(&t);
 	buf_release(&path);
 	return 0;
@@ -229,6 +229,8 @@ test_origin(void **state)
 		{ "ESMTP", NULL, "::ffff:127.0.0.1", DKIM_SIGNER_MYNETWORKS },
 		{ "ESMTP", NULL, "192.0.2.7", DKIM_SIGNER_MYNETWORKS },
 		{ "ESMTP", NULL, "2001:db8::25", DKIM_SIGNER_MYNETWORKS },
+		{ "ESMTP", NULL, "198.51.100.7", DKIM_SIGNER_MYNETWORKS },
+		{ "ESMTP", NULL, "198.51.100.8", DKIM_SIGNER_UNTRUSTED },
 		/* Outside clients that did not authenticate: never. */
 		{ "ESMTP", NULL, "192.0.2.1", DKIM_SIGNER_UNTRUSTED },
 		{ "ESMTPS", "", "203.0.113.9", DKIM_SIGNER_UNTRUSTED },
@@ -485,6 +487,22 @@ test_not_signed(void **state)
 		if (strcmp(note, cases[i].note) != 0)
 			fail_msg("case %zu: note \"%s\"", i, note);
 		assert_int_equal(out.len, 0);
+	}
+	/* A header over DKIM_HEADER_MAX: sent unsigned, never a failure. */
+	{
+		struct buf big;
+
+		buf_init(&big, 0);
+		buf_append_str(&big, "From: a@example.com\n");
+		while (big.len <= DKIM_HEADER_MAX)
+			buf_append_str(&big, "X-Filler: 0123456789012345678901234"
+			    "5678901234567890123456789\n");
+		buf_append_str(&big, "\nbody\n");
+		assert_int_equal(sign(s, &env_local, big.data, 0, &out, &note,
+		    &error), 0);
+		assert_true(str_has_prefix(note, "not signed: "));
+		assert_int_equal(out.len, 0);
+		buf_release(&big);
 	}
 	dkim_signer_free(s);
 	buf_release(&out);
