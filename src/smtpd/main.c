@@ -13,16 +13,13 @@
  * not queued); SIGUSR1 stops accepting and exits once the last session
  * has ended (master's reload).
  */
-#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <event2/thread.h>
-#include <event2/util.h>
 
 #include "buf.h"
 #include "config.h"
@@ -31,142 +28,18 @@
 #include "psl.h"
 #include "log.h"
 #include "mem.h"
+#include "netserver.h"
 #include "smtpd.h"
 #include "smtpd_auth.h"
 #include "smtpd_check.h"
 #include "tls_server.h"
 #include "str.h"
 
-/* Connections per client address (smtpd_client_connection_count_limit). */
-struct conn_entry {
-	struct conn_entry *next;
-	unsigned long count;
-	char addr[];
-};
-
-#define CONN_BUCKETS 1024
-
-struct smtpd_conn_table {
-	struct conn_entry *b[CONN_BUCKETS];
-};
-
-static struct evconnlistener *listeners[DAEMON_LISTEN_MAX];
-static int n_listeners;
-
-static unsigned
-conn_hash(const char *s)
-{
-	unsigned h = 5381;
-
-	while (*s)
-		h = h * 33 + (unsigned char)*s++;
-	return h % CONN_BUCKETS;
-}
-
-unsigned long
-smtpd_conn_add(struct smtpd_server *srv, const char *addr)
-{
-	struct conn_entry **pp = &srv->conns->b[conn_hash(addr)], *e;
-	size_t len;
-
-	for (e = *pp; e != NULL; e = e->next)
-		if (strcmp(e->addr, addr) == 0)
-			return ++e->count;
-	len = strlen(addr);
-	e = xmalloc(sizeof(*e) + len + 1);
-	memcpy(e->addr, addr, len + 1);
-	e->count = 1;
-	e->next = *pp;
-	*pp = e;
-	return 1;
-}
-
+/* netserver's connection callback: a session of its own. */
 static void
-conn_release(struct smtpd_server *srv, const char *addr)
+connection_cb(void *ctx, int fd, const struct sockaddr *sa, socklen_t salen)
 {
-	struct conn_entry **pp = &srv->conns->b[conn_hash(addr)], *e;
-
-	for (; (e = *pp) != NULL; pp = &e->next) {
-		if (strcmp(e->addr, addr) != 0)
-			continue;
-		if (--e->count == 0) {
-			*pp = e->next;
-			free(e);
-		}
-		return;
-	}
-}
-
-static void
-conn_table_free(struct smtpd_conn_table *t)
-{
-	for (int i = 0; i < CONN_BUCKETS; i++) {
-		while (t->b[i] != NULL) {
-			struct conn_entry *e = t->b[i];
-
-			t->b[i] = e->next;
-			free(e);
-		}
-	}
-	free(t);
-}
-
-void
-smtpd_session_ended(struct smtpd_server *srv, const char *addr)
-{
-	if (addr != NULL)
-		conn_release(srv, addr);
-	srv->sessions--;
-	if (srv->draining && srv->sessions == 0)
-		event_base_loopbreak(srv->base);
-}
-
-static void
-accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-    int salen, void *arg)
-{
-	struct smtpd_server *srv = arg;
-
-	if (srv->draining) {
-		evutil_closesocket(fd);
-		return;
-	}
-	srv->sessions++;
-	smtpd_session_start(srv, fd, sa, (socklen_t)salen);
-}
-
-static void
-accept_error_cb(struct evconnlistener *l, void *arg)
-{
-	int err = EVUTIL_SOCKET_ERROR();
-
-	/* EMFILE and the like: go on; the next client may get through. */
-	log_warning("accept: %s", evutil_socket_error_to_string(err));
-}
-
-static void
-sigterm_cb(evutil_socket_t sig, short what, void *arg)
-{
-	/*
-	 * Stop now.  Only messages that got their 250 are in the queue, and
-	 * cleanup made those durable before answering: nothing is lost.
-	 */
-	_exit(0);
-}
-
-static void
-sigusr1_cb(evutil_socket_t sig, short what, void *arg)
-{
-	struct smtpd_server *srv = arg;
-
-	if (srv->draining)
-		return;
-	srv->draining = true;
-	for (int i = 0; i < n_listeners; i++)
-		evconnlistener_disable(listeners[i]);
-	log_info("draining: %lu session(s) left", srv->sessions);
-	if (srv->sessions == 0)
-		event_base_loopbreak(srv->base);
+	smtpd_session_start(ctx, fd, sa, salen);
 }
 
 /* Greylisting: expire old entries at start and every hour. */
@@ -334,7 +207,8 @@ main(int argc, char **argv)
 {
 	struct daemon d;
 	struct smtpd_server srv;
-	struct event *ev_term, *ev_usr1, *ev_greylist;
+	static const struct netserver_callbacks net_cb = { connection_cb };
+	struct event *ev_greylist;
 	const char *error;
 
 	memset(&srv, 0, sizeof(srv));
@@ -348,7 +222,6 @@ main(int argc, char **argv)
 		log_fatal("%s", error);
 	read_tls(&srv, &d);
 	read_auth(&srv, &d);
-	srv.conns = xcalloc(1, sizeof(*srv.conns));
 	buf_init(&srv.scratch, 0);
 
 	/*
@@ -379,29 +252,12 @@ main(int argc, char **argv)
 
 		event_add(ev_greylist, &hour);
 	}
-	for (int i = 0; i < d.n_listen; i++) {
-		evutil_make_socket_nonblocking(d.listen_fds[i]);
-		listeners[i] = evconnlistener_new(srv.base, accept_cb, &srv,
-		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
-		    d.listen_fds[i]);
-		if (listeners[i] == NULL)
-			log_fatal("cannot listen on descriptor %d",
-			    d.listen_fds[i]);
-		evconnlistener_set_error_cb(listeners[i], accept_error_cb);
-		n_listeners++;
-	}
-	ev_term = evsignal_new(srv.base, SIGTERM, sigterm_cb, &srv);
-	ev_usr1 = evsignal_new(srv.base, SIGUSR1, sigusr1_cb, &srv);
-	event_add(ev_term, NULL);
-	event_add(ev_usr1, NULL);
+	srv.net = netserver_new(srv.base, &d, &net_cb, &srv);
 
 	event_base_dispatch(srv.base);
 
 	log_info("exiting: drained");
-	for (int i = 0; i < n_listeners; i++)
-		evconnlistener_free(listeners[i]);
-	event_free(ev_term);
-	event_free(ev_usr1);
+	netserver_free(srv.net);
 	event_free(ev_greylist);
 	dns_resolver_free(srv.resolver);
 	psl_free(srv.psl);
@@ -410,7 +266,6 @@ main(int argc, char **argv)
 	smtpd_check_free(srv.check);
 	tls_server_free(srv.tls);
 	smtpd_auth_free(srv.auth);
-	conn_table_free(srv.conns);
 	buf_release(&srv.scratch);
 	free(srv.myhostname);
 	free(srv.banner);

@@ -14,10 +14,10 @@
 
 struct dns_resolver;
 struct event_base;
+struct netserver;
 struct psl;
 struct smtpd_auth;
 struct smtpd_check;
-struct smtpd_conn_table;
 struct tls_server;
 
 /* smtpd_tls_security_level */
@@ -27,11 +27,11 @@ enum smtpd_tls_level {
 	SMTPD_TLS_ENCRYPT,	/* required before MAIL, AUTH, ... */
 };
 
-/* Server-wide state: settings from main.cf and the session count. */
+/* Server-wide state: settings from main.cf and the netserver. */
 struct smtpd_server {
 	struct event_base *base;
 	struct smtpd_check *check;
-	struct smtpd_conn_table *conns;	/* connections per client address */
+	struct netserver *net;	/* listeners, session and connection counts */
 	struct tls_server *tls;	/* NULL: no TLS (no certificate, or none) */
 	enum smtpd_tls_level tls_level;
 	bool tls_wrapper;	/* smtpd_tls_wrappermode: TLS from byte one */
@@ -58,7 +58,6 @@ struct smtpd_server {
 	bool smtputf8;
 	bool strict_rfc821;
 	bool forbid_unauth_pipelining;
-	bool draining;
 	/* EHLO keywords, as offered (smtpd_discard_ehlo_keywords applied). */
 	bool ehlo_pipelining, ehlo_size, ehlo_vrfy, ehlo_8bitmime;
 	bool ehlo_enhanced, ehlo_dsn, ehlo_smtputf8, ehlo_chunking;
@@ -72,7 +71,6 @@ struct smtpd_server {
 	bool dmarc_enforce;
 	bool dmarc_report;	/* dmarc_report_data */
 	char *data_directory;
-	unsigned long sessions;
 	struct buf scratch;	/* per-reply formatting; never held across calls */
 };
 
@@ -83,14 +81,5 @@ struct smtpd_server {
  */
 void smtpd_session_start(struct smtpd_server *srv, int fd,
     const struct sockaddr *sa, socklen_t salen);
-
-/* Called by a session when it ends (main.c: drain, connection counts). */
-void smtpd_session_ended(struct smtpd_server *srv, const char *addr);
-
-/*
- * Count one more connection from ADDR; returns the new count.
- * smtpd_conn_release() counts it down again.
- */
-unsigned long smtpd_conn_add(struct smtpd_server *srv, const char *addr);
 
 #endif

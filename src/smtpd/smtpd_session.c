@@ -41,6 +41,7 @@
 #include "err.h"
 #include "log.h"
 #include "mem.h"
+#include "netserver.h"
 #include "queue_id.h"
 #include "smtp_addr.h"
 #include "smtp_cmd.h"
@@ -2402,7 +2403,8 @@ session_free(struct session *s)
 	free(s->sasl_user);
 	smtpd_auth_exchange_release(&s->ax);
 	smtpd_auth_job_cancel(s->auth_job);
-	smtpd_session_ended(s->srv, s->counted_conn ? s->addr : NULL);
+	netserver_session_ended(s->srv->net,
+	    s->counted_conn ? s->addr : NULL);
 	free(s);
 }
 
@@ -2451,7 +2453,7 @@ smtpd_session_start(struct smtpd_server *srv, int fd,
 	if (s->bev == NULL) {
 		evutil_closesocket(fd);
 		free(s);
-		smtpd_session_ended(srv, NULL);
+		netserver_session_ended(srv->net, NULL);
 		return;
 	}
 	s->timer = evtimer_new(srv->base, timer_cb, s);
@@ -2493,7 +2495,7 @@ session_greet(struct session *s)
 	if (s->nl != SMTPD_DATA_NL_KEEP &&
 	    smtpd_check_bare_newline_excluded(srv->check, &ctx))
 		s->nl = SMTPD_DATA_NL_KEEP;
-	n = smtpd_conn_add(srv, s->addr);
+	n = netserver_conn_add(srv->net, s->addr);
 	s->counted_conn = true;
 	/*
 	 * As Postfix (smtpd_client_event_limit_exceptions = $mynetworks):
