@@ -19,7 +19,7 @@ enum pop3d_tls_level {
 	POP3D_TLS_ENCRYPT,	/* nothing but CAPA, STLS, QUIT before TLS */
 };
 
-struct pop3d_conn_table;
+struct netserver;
 
 struct pop3d_server {
 	struct event_base *base;
@@ -36,17 +36,11 @@ struct pop3d_server {
 	uint64_t fail_delay_limit;
 	uint64_t fail_limit;
 	uint64_t conn_limit;		/* per client address; 0: none */
-	struct pop3d_conn_table *conns;
-	unsigned long sessions;
-	bool draining;
+	struct netserver *net;		/* listeners, session counts */
 };
 
 /* Start a session on the accepted socket FD (takes it over). */
 void pop3d_session_start(struct pop3d_server *srv, int fd,
     const struct sockaddr *sa, socklen_t salen);
-/* Called by a session when it ends (main.c): counts and drain. */
-void pop3d_session_ended(struct pop3d_server *srv, const char *addr);
-/* Count a new connection from ADDR; returns the count including it. */
-unsigned long pop3d_conn_add(struct pop3d_server *srv, const char *addr);
 
 #endif

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "mailstore.h"
 #include "mem.h"
+#include "netserver.h"
 #include "passdb.h"
 #include "pop3_cmd.h"
 #include "pop3d.h"
@@ -168,7 +169,7 @@ session_free(struct session *s)
 	free(s->user);
 	free(s->login);
 	buf_release(&s->scratch);
-	pop3d_session_ended(s->srv, s->counted ? s->addr : NULL);
+	netserver_session_ended(s->srv->net, s->counted ? s->addr : NULL);
 	free(s);
 }
 
@@ -977,7 +978,7 @@ pop3d_session_start(struct pop3d_server *srv, int fd,
 		    sizeof(s->addr));
 	else
 		str_copy(s->addr, sizeof(s->addr), "unknown");
-	count = pop3d_conn_add(srv, s->addr);
+	count = netserver_conn_add(srv->net, s->addr);
 	s->counted = true;
 	evutil_make_socket_nonblocking(fd);
 	if (srv->wrappermode) {
