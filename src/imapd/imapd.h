@@ -17,7 +17,7 @@ struct config;
 struct passdb;
 struct passdb_user;
 struct tls_server;
-struct imapd_conn_table;
+struct netserver;
 struct imapd_login_pool;
 struct imapd_login;
 
@@ -32,23 +32,15 @@ struct imapd_server {
 	struct tls_server *tls;		/* NULL: no STARTTLS, no imaps */
 	struct passdb *passwords;	/* imapd_password_maps */
 	struct imap_parser_limits limits;
-	unsigned long sessions;
-	bool draining;
-	/* imapd_client_connection_count_limit (0: none) and the count of
-	 * connections per client address. */
+	/* imapd_client_connection_count_limit (0: none) */
 	unsigned long conn_limit;
-	struct imapd_conn_table *conns;
+	struct netserver *net;		/* listeners, session counts */
 	struct imapd_login_pool *logins;	/* password-check threads */
 };
 
 /* Start a session on the accepted socket FD (takes ownership). */
 void imapd_session_start(struct imapd_server *srv, int fd,
     const struct sockaddr *sa, socklen_t salen);
-/* Called by a session when it ends; ADDR (or NULL) is the client address
- * that imapd_conn_add counted. */
-void imapd_session_ended(struct imapd_server *srv, const char *addr);
-/* Count one more connection from ADDR; returns the new count. */
-unsigned long imapd_conn_add(struct imapd_server *srv, const char *addr);
 
 /*
  * Logins without blocking the event loop (imapd_auth.c).  The table

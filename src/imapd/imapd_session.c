@@ -32,6 +32,7 @@
 #include "log.h"
 #include "mailstore.h"
 #include "mem.h"
+#include "netserver.h"
 #include "str.h"
 #include "tls_server.h"
 
@@ -139,7 +140,7 @@ session_free(struct imapd_session *s)
 		bufferevent_free(s->bev);
 	imap_parser_free(s->parser);
 	free(s->pending_tag);
-	imapd_session_ended(srv, s->counted ? s->addr : NULL);
+	netserver_session_ended(srv->net, s->counted ? s->addr : NULL);
 	free(s);
 }
 
@@ -423,7 +424,7 @@ imapd_session_start(struct imapd_server *srv, int fd,
 		    sizeof(s->addr));
 	else
 		str_copy(s->addr, sizeof(s->addr), "local");
-	count = imapd_conn_add(srv, s->addr);
+	count = netserver_conn_add(srv->net, s->addr);
 	s->counted = true;
 	evutil_make_socket_nonblocking(fd);
 	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
