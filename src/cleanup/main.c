@@ -35,6 +35,7 @@
 #include "log.h"
 #include "mem.h"
 #include "queue.h"
+#include "selfpipe.h"
 
 /* Connections served at once (one thread each). */
 #define CLEANUP_THREADS_MAX 64
@@ -42,38 +43,10 @@
 #define CLEANUP_TMP_MAX_AGE (24 * 3600)
 
 static struct cleanup_cfg cfg;
-static int sig_pipe[2] = { -1, -1 };
-static volatile sig_atomic_t got_term, got_usr1;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int client_fds[CLEANUP_THREADS_MAX];
 static int n_clients;
-
-static void
-on_signal(int sig)
-{
-	int saved = errno;
-	char c = (char)sig;
-
-	if (sig == SIGTERM)
-		got_term = 1;
-	else if (sig == SIGUSR1)
-		got_usr1 = 1;
-	if (write(sig_pipe[1], &c, 1) < 0) {
-		/* The pipe is full: a wake-up is already pending. */
-	}
-	errno = saved;
-}
-
-static void
-wake_main(void)
-{
-	char c = 0;
-
-	if (write(sig_pipe[1], &c, 1) < 0) {
-		/* The pipe is full: a wake-up is already pending. */
-	}
-}
 
 static void *
 client_thread(void *arg)
@@ -89,7 +62,7 @@ client_thread(void *arg)
 		}
 	pthread_mutex_unlock(&lock);
 	(void)close(fd);
-	wake_main();
+	selfpipe_wake();
 	return NULL;
 }
 
@@ -167,16 +140,12 @@ read_config(struct daemon *d)
 static void
 setup_signals(void)
 {
+	static const int sigs[] = { SIGTERM, SIGUSR1 };
 	struct sigaction sa;
 
-	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		log_fatal("pipe: %m");
+	selfpipe_catch(sigs, sizeof(sigs) / sizeof(sigs[0]));
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
 	/* Errors come back from write(2), not as signals: EPIPE, EFBIG. */
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
@@ -259,17 +228,17 @@ main(int argc, char **argv)
 		(void)fcntl(d.listen_fds[i], F_SETFL,
 		    fcntl(d.listen_fds[i], F_GETFL) | O_NONBLOCK);
 
-	while (!got_term) {
+	while (!selfpipe_caught(SIGTERM)) {
 		int n = 0, busy;
 
-		if (got_usr1 && !draining) {
+		if (selfpipe_caught(SIGUSR1) && !draining) {
 			draining = true;
 			log_info("draining: no new connections");
 		}
 		busy = clients_now();
 		if (draining && busy == 0)
 			break;
-		pfds[n].fd = sig_pipe[0];
+		pfds[n].fd = selfpipe_fd();
 		pfds[n++].events = POLLIN;
 		if (!draining && busy < CLEANUP_THREADS_MAX)
 			for (int i = 0; i < d.n_listen; i++) {
@@ -281,18 +250,14 @@ main(int argc, char **argv)
 				continue;
 			log_fatal("poll: %m");
 		}
-		if (pfds[0].revents != 0) {
-			char junk[64];
-
-			while (read(sig_pipe[0], junk, sizeof(junk)) > 0)
-				;
-		}
-		for (int i = 1; i < n && !got_term; i++)
+		if (pfds[0].revents != 0)
+			selfpipe_drain();
+		for (int i = 1; i < n && !selfpipe_caught(SIGTERM); i++)
 			if (pfds[i].revents != 0 &&
 			    clients_now() < CLEANUP_THREADS_MAX)
 				accept_one(pfds[i].fd);
 	}
-	if (got_term)
+	if (selfpipe_caught(SIGTERM))
 		stop_now();
 	log_info("stopping");
 	/* Threads that are still running own their memory; just exit. */
