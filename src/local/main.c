@@ -46,6 +46,7 @@
 #include "queue.h"
 #include "queue_file.h"
 #include "queue_id.h"
+#include "selfpipe.h"
 
 #define LOCAL_CHILDREN_MAX 100
 /* Largest .forward or :include: file. */
@@ -54,8 +55,6 @@
 #define LOCAL_HEADER_MAX (1024 * 1024)
 
 static struct local_cfg cfg;
-static int sig_pipe[2] = { -1, -1 };
-static volatile sig_atomic_t got_term, got_usr1;
 
 /* Per connection (in the child). */
 struct conn {
@@ -590,7 +589,7 @@ serve(int fd)
 			log_warning("reply: %s", error);
 			break;
 		}
-		if (got_term)
+		if (selfpipe_caught(SIGTERM))
 			break;
 	}
 	if (c.aliases)
@@ -602,35 +601,14 @@ serve(int fd)
 }
 
 static void
-on_signal(int sig)
-{
-	int saved = errno;
-	char ch = (char)sig;
-
-	if (sig == SIGTERM)
-		got_term = 1;
-	else if (sig == SIGUSR1)
-		got_usr1 = 1;
-	if (write(sig_pipe[1], &ch, 1) < 0) {
-		/* The pipe is full: a wake-up is already pending. */
-	}
-	errno = saved;
-}
-
-static void
 setup_signals(void)
 {
+	static const int sigs[] = { SIGTERM, SIGUSR1, SIGCHLD };
 	struct sigaction sa;
 
-	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		log_fatal("pipe: %m");
+	selfpipe_catch(sigs, sizeof(sigs) / sizeof(sigs[0]));
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGXFSZ, &sa, NULL);
@@ -639,6 +617,7 @@ setup_signals(void)
 static void
 child_signals(void)
 {
+	static const int term = SIGTERM;
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
@@ -649,8 +628,7 @@ child_signals(void)
 	sigaction(SIGCHLD, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGUSR1, &sa, NULL);
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
+	selfpipe_catch(&term, 1);
 }
 
 static int n_children;
@@ -683,10 +661,10 @@ main(int argc, char **argv)
 	for (int i = 0; i < d.n_listen; i++)
 		(void)fcntl(d.listen_fds[i], F_SETFD, FD_CLOEXEC);
 	umask(077);
-	while (!got_term && !got_usr1) {
+	while (!selfpipe_caught(SIGTERM) && !selfpipe_caught(SIGUSR1)) {
 		int n = 0;
 
-		pfds[n].fd = sig_pipe[0];
+		pfds[n].fd = selfpipe_fd();
 		pfds[n++].events = POLLIN;
 		if (n_children < LOCAL_CHILDREN_MAX)
 			for (int i = 0; i < d.n_listen; i++) {
@@ -699,10 +677,7 @@ main(int argc, char **argv)
 			continue;
 		}
 		if (pfds[0].revents) {
-			char junk[64];
-
-			while (read(sig_pipe[0], junk, sizeof(junk)) > 0)
-				;
+			selfpipe_drain();
 			reap();
 		}
 		for (int i = 1; i < n; i++) {
