@@ -40,6 +40,7 @@
 #include "parse.h"
 #include "queue.h"
 #include "queue_id.h"
+#include "selfpipe.h"
 #include "str.h"
 
 #define PICKUP_SCAN_INTERVAL 60
@@ -50,8 +51,6 @@
 
 static char *queue_dir;
 static int ipc_timeout_ms;
-static int sig_pipe[2] = { -1, -1 };
-static volatile sig_atomic_t got_term, got_usr1;
 
 /* What became of one file. */
 enum pickup_result {
@@ -59,20 +58,11 @@ enum pickup_result {
 	PICKUP_RETRY,		/* cleanup unavailable: stop this scan */
 };
 
-static void
-on_signal(int sig)
+/* SIGTERM or SIGUSR1 (master): no new scan, no next file. */
+static bool
+stopping(void)
 {
-	int saved = errno;
-	char c = (char)sig;
-
-	if (sig == SIGTERM)
-		got_term = 1;
-	else
-		got_usr1 = 1;
-	if (write(sig_pipe[1], &c, 1) < 0) {
-		/* The pipe is full: a wake-up is already pending. */
-	}
-	errno = saved;
+	return selfpipe_caught(SIGTERM) || selfpipe_caught(SIGUSR1);
 }
 
 static void
@@ -503,7 +493,7 @@ scan(void)
 			strlist_add(&names, de->d_name);
 	closedir(dp);
 	qsort(names.v, names.n, sizeof(*names.v), name_cmp);
-	for (size_t i = 0; i < names.n && !got_term && !got_usr1; i++)
+	for (size_t i = 0; i < names.n && !stopping(); i++)
 		if (pickup_file(names.v[i]) == PICKUP_RETRY)
 			break;
 	strlist_release(&names);
@@ -533,6 +523,7 @@ serve_wakeup(int lfd)
 int
 main(int argc, char **argv)
 {
+	static const int sigs[] = { SIGTERM, SIGUSR1 };
 	struct daemon d;
 	struct sigaction sa;
 	struct pollfd pfds[DAEMON_LISTEN_MAX + 2];
@@ -545,14 +536,9 @@ main(int argc, char **argv)
 	t = config_time(d.cfg, "ipc_timeout");
 	ipc_timeout_ms = (int)((t == 0 || t > 24 * 3600 ? 3600 : t) * 1000);
 
-	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		log_fatal("pipe: %m");
+	selfpipe_catch(sigs, sizeof(sigs) / sizeof(sigs[0]));
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
@@ -572,11 +558,11 @@ main(int argc, char **argv)
 	buf_release(&dir);
 
 	scan();
-	while (!got_term && !got_usr1) {
+	while (!stopping()) {
 		int n = 0, rc;
 		bool work = false;
 
-		pfds[n].fd = sig_pipe[0];
+		pfds[n].fd = selfpipe_fd();
 		pfds[n++].events = POLLIN;
 		if (ino >= 0) {
 			pfds[n].fd = ino;
@@ -596,9 +582,8 @@ main(int argc, char **argv)
 
 			if (pfds[i].revents == 0)
 				continue;
-			if (pfds[i].fd == sig_pipe[0])
-				while (read(sig_pipe[0], junk, sizeof(junk)) > 0)
-					;
+			if (pfds[i].fd == selfpipe_fd())
+				selfpipe_drain();
 			else if (pfds[i].fd == ino) {
 				while (read(ino, junk, sizeof(junk)) > 0)
 					;
@@ -608,7 +593,7 @@ main(int argc, char **argv)
 				work = true;
 			}
 		}
-		if (work && !got_term)
+		if (work && !selfpipe_caught(SIGTERM))
 			scan();
 	}
 	log_info("stopping");
