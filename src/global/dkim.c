@@ -1,8 +1,8 @@
 /*
- * dkim - the parsing half of DKIM (RFC 6376): strict base64, the tag=value
- * lists, DKIM-Signature fields and key records, and the header and body
- * canonicalizations.  Verification is in dkim_verify.c, signing in
- * dkim_sign.c.
+ * dkim - the parsing half of DKIM (RFC 6376): the tag=value lists,
+ * DKIM-Signature fields and key records (base64 through base64.h's
+ * BASE64_SPACE rules), and the header and body canonicalizations.
+ * Verification is in dkim_verify.c, signing in dkim_sign.c.
  *
  * Everything here reads text from strangers (header fields of incoming
  * mail, TXT records of any domain): each byte is checked against the
@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "err.h"
 #include "log.h"
@@ -74,93 +75,6 @@ static bool
 dkim_is_ws(unsigned char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static int
-dkim_b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-int
-dkim_base64_decode(const char *text, size_t len, struct buf *out,
-    const char **error_r)
-{
-	size_t start = out->len, nchars = 0, npad = 0;
-	unsigned acc = 0, nbits = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)text[i];
-		int v;
-
-		if (dkim_is_ws(c))
-			continue;
-		if (c == '=') {
-			npad++;
-			continue;
-		}
-		v = dkim_b64_value(c);
-		if (v < 0 || npad > 0) {
-			buf_truncate(out, start);
-			*error_r = v < 0 ? err_fmt("bad base64 character 0x%02x",
-			    c) : "base64 text after \"=\" padding";
-			return -1;
-		}
-		nchars++;
-		acc = (acc << 6) | (unsigned)v;
-		nbits += 6;
-		if (nbits >= 8) {
-			nbits -= 8;
-			if (buf_append_char(out, (char)((acc >> nbits) &
-			    0xff)) < 0) {
-				buf_truncate(out, start);
-				*error_r = "base64 text too long";
-				return -1;
-			}
-		}
-	}
-	/*
-	 * A group of 4 characters makes 3 octets; 1 leftover character
-	 * cannot be; padding, when present, must fill the last group.
-	 */
-	if (nchars % 4 == 1 || npad > 2 ||
-	    (npad > 0 && (nchars + npad) % 4 != 0)) {
-		buf_truncate(out, start);
-		*error_r = "bad base64 length or padding";
-		return -1;
-	}
-	return 0;
-}
-
-void
-dkim_base64_encode(const unsigned char *data, size_t len, struct buf *out)
-{
-	static const char alphabet[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned v = (unsigned)data[i] << 16;
-		size_t n = len - i < 3 ? len - i : 3;
-
-		if (n > 1)
-			v |= (unsigned)data[i + 1] << 8;
-		if (n > 2)
-			v |= data[i + 2];
-		buf_append_char(out, alphabet[(v >> 18) & 63]);
-		buf_append_char(out, alphabet[(v >> 12) & 63]);
-		buf_append_char(out, n > 1 ? alphabet[(v >> 6) & 63] : '=');
-		buf_append_char(out, n > 2 ? alphabet[v & 63] : '=');
-	}
 }
 
 /* ---- tag=value lists (RFC 6376 3.2) ---- */
@@ -439,7 +353,7 @@ dkim_sig_tag(void *ctx, const char *name, size_t nl, const char *v, size_t n,
 
 		/* 8192-bit signatures are 1 KiB; anything far longer is junk. */
 		buf_init(&tmp, 4096);
-		if (dkim_base64_decode(v, n, &tmp, error_r) < 0) {
+		if (base64_decode(v, n, BASE64_SPACE, &tmp, error_r) < 0) {
 			*error_r = err_fmt("%s in %s=", *error_r,
 			    is_b ? "b" : "bh");
 			buf_release(&tmp);
@@ -707,7 +621,7 @@ dkim_key_tag(void *ctx, const char *name, size_t nl, const char *v, size_t n,
 
 		c->p = true;
 		buf_init(&tmp, DKIM_KEY_P_MAX);
-		if (dkim_base64_decode(v, n, &tmp, error_r) < 0) {
+		if (base64_decode(v, n, BASE64_SPACE, &tmp, error_r) < 0) {
 			if (tmp.len >= DKIM_KEY_P_MAX || n > DKIM_KEY_P_MAX * 2)
 				*error_r = "public key p= too large";
 			else

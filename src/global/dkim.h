@@ -89,17 +89,6 @@ const char *dkim_status_name(enum dkim_status s);
 const char *dkim_alg_name(enum dkim_alg a);
 
 /*
- * Decode base64 TEXT[0..LEN) strictly into OUT (appended): the alphabet
- * of RFC 4648 4, white space (SP, HT, CR, LF) anywhere is skipped,
- * padding "=" only at the end and only as much as the length allows (it
- * may be left out, as RFC 6376's base64string allows).  -1 with
- * *error_r on any other byte, a misplaced "=", an impossible length, or
- * when OUT's maximum is reached.
- */
-int dkim_base64_decode(const char *text, size_t len, struct buf *out,
-    const char **error_r);
-
-/*
  * The generic tag=value list of RFC 6376 3.2: calls FN once per tag with
  * the name and the value (white space around both trimmed; inner folding
  * kept).  -1 with *error_r on a syntax error (a tag without "=", a bad tag

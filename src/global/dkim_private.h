@@ -70,8 +70,4 @@ void dkim_sig_field_for_hash(const char *field, size_t len, enum dkim_canon c,
 /* A domain name or selector DKIM can use (labels of [A-Za-z0-9_-]). */
 bool dkim_name_valid(const char *s);
 
-/* Base64 of DATA[0..LEN) appended to OUT. */
-void dkim_base64_encode(const unsigned char *data, size_t len,
-    struct buf *out);
-
 #endif

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "dict.h"
 #include "dkim_private.h"
 #include "err.h"
@@ -102,7 +103,7 @@ dkim_privkey_parse(const char *text, size_t len, const char **error_r)
 	}
 	/* dkimpy's Ed25519 format: the base64 of the 32-octet seed. */
 	buf_init(&raw, 64);
-	if (dkim_base64_decode(text, len, &raw, error_r) < 0 ||
+	if (base64_decode(text, len, BASE64_SPACE, &raw, error_r) < 0 ||
 	    raw.len != 32) {
 		buf_release(&raw);
 		*error_r = "neither a PEM private key nor a base64 Ed25519 seed";
@@ -196,7 +197,7 @@ dkim_keygen(enum dkim_key_type type, unsigned bits, struct buf *pem,
 			return -1;
 		}
 		buf_append_str(record, "v=DKIM1; k=rsa; p=");
-		dkim_base64_encode(der, (size_t)n, record);
+		(void)base64_encode(der, (size_t)n, record);
 		OPENSSL_free(der);
 	} else {
 		if (EVP_PKEY_get_raw_public_key(pk, raw, &rawlen) != 1 ||
@@ -206,7 +207,7 @@ dkim_keygen(enum dkim_key_type type, unsigned bits, struct buf *pem,
 			return -1;
 		}
 		buf_append_str(record, "v=DKIM1; k=ed25519; p=");
-		dkim_base64_encode(raw, rawlen, record);
+		(void)base64_encode(raw, rawlen, record);
 	}
 	EVP_PKEY_free(pk);
 	return 0;
@@ -391,7 +392,7 @@ dkim_do_sign(const struct dkim_privkey *k, const unsigned char hash[32],
 		*error_r = "signing failed";
 		return -1;
 	}
-	dkim_base64_encode(out, outlen, sig);
+	(void)base64_encode(out, outlen, sig);
 	return 0;
 }
 
@@ -477,7 +478,7 @@ dkim_sign_finish(struct dkim_sign *s, const char *eol, struct buf *out,
 	}
 	buf_reset(&piece);
 	buf_append_str(&piece, "bh=");
-	dkim_base64_encode(bh, sizeof(bh), &piece);
+	(void)base64_encode(bh, sizeof(bh), &piece);
 	buf_append_char(&piece, ';');
 	dkim_fold_add(&f, &col, piece.data, piece.len, " ");
 	dkim_fold_add(&f, &col, "b=", 2, " ");

@@ -14,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "err.h"
+#include "hex.h"
 #include "mem.h"
 #include "str.h"
 
@@ -298,58 +300,6 @@ header_parse_message(const char *msg, size_t len, size_t max_size,
 
 #define ENCODED_WORD_MAX 1000
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static int
-b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* RFC 2047 4.1 "B": base64 (RFC 2045 6.8); padding optional here. */
-static int
-decode_b(const char *s, size_t n, struct buf *out)
-{
-	unsigned acc = 0;
-	int bits = 0, v;
-	size_t i;
-
-	for (i = 0; i < n && s[i] != '='; i++) {
-		if ((v = b64val(s[i])) < 0)
-			return -1;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf_append_char(out, (char)((acc >> bits) & 0xff));
-		}
-	}
-	for (; i < n; i++)
-		if (s[i] != '=')
-			return -1;
-	return 0;
-}
-
 /* RFC 2047 4.2 "Q": "_" is a space, "=XX" an octet. */
 static int
 decode_q(const char *s, size_t n, struct buf *out)
@@ -360,8 +310,8 @@ decode_q(const char *s, size_t n, struct buf *out)
 		if (s[i] == '_') {
 			buf_append_char(out, ' ');
 		} else if (s[i] == '=') {
-			if (n - i < 3 || (hi = hexval(s[i + 1])) < 0 ||
-			    (lo = hexval(s[i + 2])) < 0)
+			if (n - i < 3 || (hi = hex_digit_value(s[i + 1])) < 0 ||
+			    (lo = hex_digit_value(s[i + 2])) < 0)
 				return -1;
 			buf_append_char(out, (char)(hi * 16 + lo));
 			i += 2;
@@ -421,6 +371,7 @@ encoded_word(const char *s, size_t len, struct buf *out)
 	char charset[64];
 	struct buf raw, conv;
 	size_t i = 2, cs, text, end;
+	const char *b64_error;
 	char enc;
 	int ret;
 
@@ -463,7 +414,9 @@ encoded_word(const char *s, size_t len, struct buf *out)
 		return 0;
 	buf_init(&raw, 0);
 	if (enc == 'B' || enc == 'b')
-		ret = decode_b(s + text, end - text, &raw);
+		/* RFC 2047 4.1 "B": base64 (RFC 2045 6.8), padding optional. */
+		ret = base64_decode(s + text, end - text, BASE64_LOOSE, &raw,
+		    &b64_error);
 	else if (enc == 'Q' || enc == 'q')
 		ret = decode_q(s + text, end - text, &raw);
 	else

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "buf.h"
+#include "hex.h"
 #include "mem.h"
 #include "mime.h"
 #include "str.h"
@@ -73,8 +75,8 @@ struct mime_stream {
 	enum decode dec;
 	size_t part_bytes;	/* raw or decoded octets seen, for body_limit */
 	struct buf text;	/* decoded line being assembled */
-	unsigned b64_acc;
-	int b64_bits;
+	struct base64_stream b64;
+	struct buf b64_out;	/* octets of the line being decoded */
 
 	struct level *levels;
 	size_t n_levels;
@@ -116,6 +118,7 @@ mime_stream_new(const struct mime_stream_opts *o,
 	buf_init(&s->line, 0);
 	buf_init(&s->hdr, 0);
 	buf_init(&s->text, 0);
+	buf_init(&s->b64_out, 0);
 	s->levels = xcalloc(s->o.depth_max, sizeof(*s->levels));
 	s->state = ST_HEADER;
 	s->cls = MIME_STREAM_PRIMARY;
@@ -131,6 +134,7 @@ mime_stream_free(struct mime_stream *s)
 	buf_release(&s->line);
 	buf_release(&s->hdr);
 	buf_release(&s->text);
+	buf_release(&s->b64_out);
 	free(s->levels);
 	free(s);
 }
@@ -282,65 +286,13 @@ text_put(struct mime_stream *s, const char *p, size_t n)
 	}
 }
 
-static int
-b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* RFC 2045 6.8: characters outside the alphabet are ignored. */
 static void
 decode_base64(struct mime_stream *s, const char *line, size_t len)
 {
-	char out[256];
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		int v;
-
-		if (line[i] == '=') {
-			/* Padding ends the quantum. */
-			s->b64_acc = 0;
-			s->b64_bits = 0;
-			continue;
-		}
-		v = b64_value((unsigned char)line[i]);
-		if (v < 0)
-			continue;
-		s->b64_acc = ((s->b64_acc << 6) | (unsigned)v) & 0xffffffu;
-		s->b64_bits += 6;
-		if (s->b64_bits >= 8) {
-			s->b64_bits -= 8;
-			out[n++] = (char)((s->b64_acc >> s->b64_bits) & 0xff);
-			if (n == sizeof(out)) {
-				text_put(s, out, n);
-				n = 0;
-			}
-		}
-	}
-	text_put(s, out, n);
-}
-
-static int
-hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	buf_reset(&s->b64_out);
+	(void)base64_stream_decode(&s->b64, line, len, &s->b64_out);
+	text_put(s, s->b64_out.data, s->b64_out.len);
 }
 
 /* RFC 2045 6.7; EOL: the line had its line end (else: a piece). */
@@ -364,8 +316,8 @@ decode_qp(struct mime_stream *s, const char *line, size_t len, bool eol)
 		char c = line[i];
 
 		if (c == '=' && i + 2 < len) {
-			int hi = hex_value((unsigned char)line[i + 1]);
-			int lo = hex_value((unsigned char)line[i + 2]);
+			int hi = hex_digit_value(line[i + 1]);
+			int lo = hex_digit_value(line[i + 2]);
 
 			if (hi >= 0 && lo >= 0) {
 				c = (char)(hi * 16 + lo);
@@ -388,8 +340,7 @@ part_end(struct mime_stream *s)
 {
 	if (s->state == ST_BODY && s->text.len > 0)
 		text_emit(s);
-	s->b64_acc = 0;
-	s->b64_bits = 0;
+	base64_stream_init(&s->b64);
 }
 
 static bool
@@ -413,8 +364,7 @@ body_start(struct mime_stream *s)
 	s->dec = DEC_RAW;
 	s->part_bytes = 0;
 	buf_reset(&s->text);
-	s->b64_acc = 0;
-	s->b64_bits = 0;
+	base64_stream_init(&s->b64);
 	if (s->o.no_mime)
 		return;
 	if (type[0] == '\0') {

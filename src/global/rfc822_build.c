@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "smtp_addr.h"
 #include "str.h"
@@ -154,30 +155,6 @@ is_atext(unsigned char c)
 	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
 }
 
-static int
-append_base64(struct buf *out, const unsigned char *p, size_t n)
-{
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16;
-		char q[4];
-
-		if (i + 1 < n)
-			v |= (unsigned)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		q[0] = tab[(v >> 18) & 63];
-		q[1] = tab[(v >> 12) & 63];
-		q[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-		q[3] = i + 2 < n ? tab[v & 63] : '=';
-		if (buf_append(out, q, 4) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 /* Append NAME as an RFC 5322 phrase (see rfc822_build_from). */
 static int
 append_phrase(struct buf *out, const char *name)
@@ -204,8 +181,8 @@ append_phrase(struct buf *out, const char *name)
 				k--;
 			if ((i > 0 && buf_append_char(out, ' ') < 0) ||
 			    buf_append_str(out, "=?UTF-8?B?") < 0 ||
-			    append_base64(out, (const unsigned char *)name + i,
-			    k) < 0 || buf_append_str(out, "?=") < 0)
+			    base64_encode(name + i, k, out) < 0 ||
+			    buf_append_str(out, "?=") < 0)
 				return -1;
 			i -= 42 - k;
 		}

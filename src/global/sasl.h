@@ -21,15 +21,14 @@ struct buf;
 #define SASL_PLAIN_FIELD_MAX 255	/* RFC 4616 2: 1*SAFE up to 255 */
 
 /*
- * Decode base64 IN[0..LEN) strictly, appending to OUT.  "=" alone is the
- * empty response (RFC 4954 4, RFC 5034 4) and decodes to nothing.
+ * Decode base64 IN[0..LEN) strictly (base64_decode's BASE64_STRICT),
+ * appending to OUT.  "=" alone is the empty response (RFC 4954 4,
+ * RFC 5034 4) and decodes to nothing.  Encode with base64_encode.
  * -1 with *error_r ("invalid base64 ...") and OUT unchanged on bad input
  * or when OUT's maximum would be exceeded.
  */
 int sasl_base64_decode(const char *in, size_t len, struct buf *out,
     const char **error_r);
-/* Append the base64 of IN[0..LEN) to OUT (with padding, no line breaks). */
-void sasl_base64_encode(const void *in, size_t len, struct buf *out);
 
 /* The three parts of a PLAIN message, each NUL-terminated and owned. */
 struct sasl_plain {

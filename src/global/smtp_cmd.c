@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "hex.h"
 #include "mem.h"
 #include "parse.h"
 #include "str.h"
@@ -123,18 +124,6 @@ store(struct smtp_cmd *cmd, size_t *pos, const char *s, size_t n)
 	return p;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int
 smtp_xtext_decode(const char *s, size_t len, struct buf *out)
 {
@@ -148,8 +137,8 @@ smtp_xtext_decode(const char *s, size_t len, struct buf *out)
 			/* hexchar = ASCII "+" immediately followed by two HEX */
 			if (len - i < 3)
 				goto fail;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
+			hi = hex_digit_value(s[i + 1]);
+			lo = hex_digit_value(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				goto fail;
 			c = (unsigned char)(hi * 16 + lo);

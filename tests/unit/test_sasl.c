@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "sasl.h"
 
@@ -88,7 +89,7 @@ test_base64_limit_and_roundtrip(void **state)
 	for (size_t n = 0; n <= 256; n += 1) {
 		buf_init(&enc, 0);
 		buf_init(&b, 0);
-		sasl_base64_encode(all, n, &enc);
+		(void)base64_encode(all, n, &enc);
 		assert_int_equal(enc.len, (n + 2) / 3 * 4);
 		assert_int_equal(sasl_base64_decode(enc.data, enc.len, &b,
 		    &error), 0);
@@ -170,7 +171,7 @@ test_plain_decode(void **state)
 	(void)buf_append(&b, "\0", 1);
 	(void)buf_append(&b, big, 256);
 	(void)buf_append(&b, "\0pw", 3);
-	sasl_base64_encode(b.data, b.len, &enc);
+	(void)base64_encode(b.data, b.len, &enc);
 	assert_int_equal(sasl_plain_decode(enc.data, enc.len, &p, &error),
 	    -1);
 	assert_string_equal(error, "PLAIN message part too long");
