@@ -511,27 +511,6 @@ check_error(struct dmarc_check *c, enum dmarc_result result,
 	event_active(c->kick, 0, 0);
 }
 
-static bool
-query_name_ok(const char *name)
-{
-	size_t len = strlen(name), label = 0;
-
-	if (len == 0 || len > 253)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)name[i];
-
-		if (ch == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-		} else if (ch <= 0x20 || ch > 0x7e || ch == '\\' ||
-		    ++label > 63)
-			return false;
-	}
-	return true;
-}
-
 static void check_dns_cb(const struct dns_answer *a, void *arg);
 
 /* Ask for _dmarc.DOMAIN; false when no query can be made for it. */
@@ -543,7 +522,7 @@ check_ask(struct dmarc_check *c, const char *domain)
 
 	buf_init(&name, 0);
 	buf_printf(&name, "_dmarc.%s", domain);
-	ok = query_name_ok(name.data);
+	ok = dns_query_name_ok(name.data, false);
 	if (ok)
 		c->query = dns_lookup(c->dns, name.data, DNS_T_TXT,
 		    check_dns_cb, c);
@@ -619,7 +598,8 @@ dmarc_check_start(struct event_base *base, struct dns_resolver *resolver,
 	for (size_t i = 0; i < in->n_dkim; i++)
 		strlist_add(&c->dkim, in->dkim_domains[i]);
 	c->org = xstrdup(psl_org_domain(psl, c->from));
-	if (!query_name_ok(c->from) || strchr(c->from, '.') == NULL) {
+	if (!dns_query_name_ok(c->from, false) ||
+	    strchr(c->from, '.') == NULL) {
 		check_error(c, DMARC_RESULT_PERMERROR, err_fmt("bad From "
 		    "domain \"%.80s\"", c->from));
 		return c;

@@ -275,6 +275,31 @@ small:
 	return -1;
 }
 
+bool
+dns_query_name_ok(const char *name, bool space_ok)
+{
+	size_t len = strlen(name), label = 0;
+
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)name[i];
+
+		if (ch == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			continue;
+		}
+		if (ch < 0x20 || (ch == 0x20 && !space_ok) || ch > 0x7e ||
+		    ch == '\\')
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return true;
+}
+
 int
 dns_ptr_name(const char *addr, char *out, size_t size, const char **error_r)
 {

@@ -119,6 +119,15 @@ int dns_server_to_unbound(const char *item, char *out, size_t size,
     const char **error_r);
 
 /*
+ * Is NAME fit to be asked: 1..253 bytes, labels of 1..63 bytes (a final
+ * "." allowed), printable ASCII without backslash (libunbound would read
+ * it as an escape).  SPACE_OK lets SP through too (SPF macros can expand
+ * to it, RFC 7208 4.3, 4.8).  Names from mail are checked with this
+ * before a query is built from them.
+ */
+bool dns_query_name_ok(const char *name, bool space_ok);
+
+/*
  * The reverse-lookup name of the numeric address ADDR
  * ("4.3.2.1.in-addr.arpa", nibbles under ip6.arpa) into OUT[SIZE].  -1
  * with *error_r when ADDR is not an address or OUT too small.

@@ -121,41 +121,12 @@ spf_outcome_move(struct spf_outcome *dst, struct spf_outcome *src)
 
 /* ---- names ---- */
 
-/*
- * Is NAME usable as a query name: 1..253 bytes, labels of 1..63 bytes,
- * printable ASCII or spaces (macros can make those), no backslash
- * (RFC 7208 4.3, 4.8).
- */
-static bool
-name_ok(const char *name)
-{
-	size_t len = strlen(name), label = 0;
-
-	if (len == 0 || len > 253)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)name[i];
-
-		if (ch == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-			continue;
-		}
-		if (ch < 0x20 || ch > 0x7e || ch == '\\')
-			return false;
-		if (++label > 63)
-			return false;
-	}
-	return true;
-}
-
 /* The initial <domain>: a usable name with at least two labels (4.3). */
 static bool
 domain_ok(const char *d)
 {
-	return name_ok(d) && d[0] != '[' && strchr(d, '.') != NULL &&
-	    strchr(d, ' ') == NULL;
+	return dns_query_name_ok(d, true) && d[0] != '[' &&
+	    strchr(d, '.') != NULL && strchr(d, ' ') == NULL;
 }
 
 /*
@@ -518,7 +489,7 @@ term_eval(struct spf_check *c, const struct spf_term *t)
 		event_active(c->kick, 0, 0);
 		goto out;
 	}
-	if (!name_ok(target.data)) {
+	if (!dns_query_name_ok(target.data, true)) {
 		/* a name no query can be made for: it does not exist */
 		rc = count_void(c) ? 0 : -1;
 		goto out;
@@ -835,7 +806,8 @@ spf_run(struct spf_check *c)
 				    SPF_MACRO_DOMAIN, &c->vars, &name,
 				    &err) == 0) {
 					target_fix(&name);
-					if (name_ok(name.data)) {
+					if (dns_query_name_ok(name.data,
+					    true)) {
 						free(c->exp_spec);
 						c->exp_spec = NULL;
 						spf_query(c, OP_EXP, name.data,

@@ -86,6 +86,51 @@ test_ptr_name(void **state)
 }
 
 static void
+test_query_name_ok(void **state)
+{
+	static const struct {
+		const char *name;
+		int strict;	/* dns_query_name_ok(name, false) */
+		int spaced;	/* dns_query_name_ok(name, true) */
+	} cases[] = {
+		{ "example.com", 1, 1 },
+		{ "example.com.", 1, 1 },
+		{ "_dmarc.a-b.example", 1, 1 },
+		{ "a", 1, 1 },
+		{ "a b.example", 0, 1 },
+		{ "", 0, 0 },
+		{ ".", 0, 0 },
+		{ ".example", 0, 0 },
+		{ "a..example", 0, 0 },
+		{ "a\\.example", 0, 0 },
+		{ "a\tb.example", 0, 0 },
+		{ "caf\xc3\xa9.example", 0, 0 },
+		{ "a.\x7f", 0, 0 },
+	};
+	char label[64], name[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(dns_query_name_ok(cases[i].name, false),
+		    cases[i].strict);
+		assert_int_equal(dns_query_name_ok(cases[i].name, true),
+		    cases[i].spaced);
+	}
+	/* Labels up to 63 bytes, names up to 253. */
+	memset(label, 'a', 63);
+	label[63] = '\0';
+	assert_true(dns_query_name_ok(label, false));
+	(void)snprintf(name, sizeof(name), "%sa", label);
+	assert_false(dns_query_name_ok(name, false));
+	(void)snprintf(name, sizeof(name), "%s.%s.%s.%s", label, label,
+	    label, label);
+	name[253] = '\0';
+	assert_true(dns_query_name_ok(name, false));
+	name[253] = 'a';
+	name[254] = '\0';
+	assert_false(dns_query_name_ok(name, false));
+}
+
+static void
 test_rr_parse(void **state)
 {
 	static const unsigned char mx[] = { 0, 10, 2, 'm', 'x', 4, 'T', 'e',
@@ -488,6 +533,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_server_syntax),
 		cmocka_unit_test(test_ptr_name),
+		cmocka_unit_test(test_query_name_ok),
 		cmocka_unit_test(test_rr_parse),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_live_lookups),
