@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cfline.h"
 #include "err.h"
 #include "file.h"
 #include "log.h"
@@ -70,12 +71,6 @@ static int config_expand_text(struct config_xstate *st, const char *s,
 
 /* Machine host name, found once per process (see machine_hostname). */
 static char *config_machine_name;
-
-static bool
-config_space_char(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
-}
 
 static bool
 config_name_char(char c)
@@ -439,18 +434,18 @@ config_cond_split(struct config_xstate *st, char op, const char *s, size_t n,
 		return 0;
 	c->then_text = s + 1;
 	c->then_len = e - 1;
-	for (i = e + 1; i < n && config_space_char(s[i]); i++)
+	for (i = e + 1; i < n && cfline_space(s[i]); i++)
 		;
 	if (i == n)
 		return 0;
 	if (op == '?' && s[i] == ':') {
-		for (i++; i < n && config_space_char(s[i]); i++)
+		for (i++; i < n && cfline_space(s[i]); i++)
 			;
 		if (i < n && s[i] == '{' &&
 		    (e2 = config_brace_end(s + i, n - i)) != n - i) {
 			size_t j = i + e2 + 1;
 
-			while (j < n && config_space_char(s[j]))
+			while (j < n && cfline_space(s[j]))
 				j++;
 			if (j == n) {
 				c->else_text = s + i + 1;
@@ -913,12 +908,6 @@ config_entries_free(struct config_entry *e, size_t n)
 	free(e);
 }
 
-static bool
-config_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
-}
-
 /*
  * Parse TEXT into logical "name = value" entries.  -1 with *error_r
  * "FILE, line N: ..." on the first syntax error.
@@ -928,37 +917,27 @@ config_parse(const char *text, size_t len, const char *filename,
     struct config_entry **entries_r, size_t *n_r, const char **error_r)
 {
 	struct config_entry *e = NULL;
-	size_t n = 0, cap = 0, pos = 0;
-	int line = 0;
+	struct cfline_reader r;
+	struct cfline cl;
+	size_t n = 0, cap = 0;
+	int rc;
 
-	while (pos < len) {
-		const char *s = text + pos, *nl = memchr(s, '\n', len - pos);
-		size_t l = nl != NULL ? (size_t)(nl - s) : len - pos;
-		size_t a = 0, b = l;
+	cfline_init(&r, text, len, filename);
+	while ((rc = cfline_next(&r, &cl, error_r)) > 0) {
+		const char *s = cl.s;
+		size_t b = cl.len;
+		int line = cl.line;
 
-		pos += l + (nl != NULL);
-		line++;
-		if (memchr(s, '\0', l) != NULL) {
-			*error_r = err_fmt("%s, line %d: NUL byte in line",
-			    filename, line);
-			goto fail;
-		}
-		while (a < b && config_space(s[a]))
-			a++;
-		while (b > a && config_space(s[b - 1]))
-			b--;
-		if (a == b || s[a] == '#')
-			continue;	/* blank and comment lines */
-		if (a > 0) {	/* white space first: continuation */
+		if (cl.continuation) {
 			if (n == 0) {
 				*error_r = err_fmt("%s, line %d: continuation "
 				    "line without a parameter before it: %s",
-				    filename, line, config_quote(s + a, b - a));
+				    filename, line, config_quote(s, b));
 				goto fail;
 			}
 			if (e[n - 1].value.len > 0)
 				(void)buf_append_char(&e[n - 1].value, ' ');
-			if (buf_append(&e[n - 1].value, s + a, b - a) < 0) {
+			if (buf_append(&e[n - 1].value, s, b) < 0) {
 				*error_r = err_fmt("%s, line %d: value too "
 				    "long", filename, line);
 				goto fail;
@@ -976,7 +955,7 @@ config_parse(const char *text, size_t len, const char *filename,
 				goto fail;
 			}
 			ne = (size_t)(eq - s);
-			while (ne > 0 && config_space(s[ne - 1]))
+			while (ne > 0 && cfline_space(s[ne - 1]))
 				ne--;
 			if (ne == 0 || config_name_span(s, ne) != ne) {
 				*error_r = err_fmt("%s, line %d: bad parameter "
@@ -985,7 +964,7 @@ config_parse(const char *text, size_t len, const char *filename,
 				goto fail;
 			}
 			vs = (size_t)(eq - s) + 1;
-			while (vs < b && config_space(s[vs]))
+			while (vs < b && cfline_space(s[vs]))
 				vs++;
 			if (n == cap) {
 				cap = cap ? cap * 2 : 64;
@@ -998,6 +977,8 @@ config_parse(const char *text, size_t len, const char *filename,
 			n++;
 		}
 	}
+	if (rc < 0)
+		goto fail;
 	*entries_r = e;
 	*n_r = n;
 	return 0;
@@ -1211,7 +1192,7 @@ config_line_sets(const char *line, size_t l, const char *name)
 
 	if (l < nl || strncmp(line, name, nl) != 0)
 		return false;
-	for (i = nl; i < l && config_space(line[i]); i++)
+	for (i = nl; i < l && cfline_space(line[i]); i++)
 		;
 	return i < l && line[i] == '=';
 }
@@ -1253,7 +1234,7 @@ config_edit(const char *path, const char *name, const char *value,
 		size_t a = 0;
 
 		pos += l + (nl != NULL);
-		while (a < l && config_space(s[a]))
+		while (a < l && cfline_space(s[a]))
 			a++;
 		if (a == l || s[a] == '#') {
 			/* Blank and comment lines stay, even inside a value. */

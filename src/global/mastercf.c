@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "buf.h"
+#include "cfline.h"
 #include "config.h"
 #include "err.h"
 #include "file.h"
@@ -160,12 +161,6 @@ mastercf_quote(const char *s)
 	return r;
 }
 
-static bool
-mastercf_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
-}
-
 static int
 mastercf_entry_line(const struct mastercf_entry *e, size_t off)
 {
@@ -191,7 +186,7 @@ mastercf_tokenize(const struct mastercf_entry *e, const char *file,
 	while (i < len) {
 		size_t start, end;
 
-		while (i < len && mastercf_space(s[i]))
+		while (i < len && cfline_space(s[i]))
 			i++;
 		if (i == len)
 			break;
@@ -213,12 +208,12 @@ mastercf_tokenize(const struct mastercf_entry *e, const char *file,
 			i = j + 1;
 			start++;
 			end = j;
-			while (start < end && mastercf_space(s[start]))
+			while (start < end && cfline_space(s[start]))
 				start++;
-			while (end > start && mastercf_space(s[end - 1]))
+			while (end > start && cfline_space(s[end - 1]))
 				end--;
 		} else {
-			while (i < len && !mastercf_space(s[i]))
+			while (i < len && !cfline_space(s[i]))
 				i++;
 			end = i;
 		}
@@ -364,7 +359,7 @@ mastercf_override_arg(struct mastercf_service *s, const char *arg, int line)
 		return err_fmt("-o %s: expected name=value",
 		    mastercf_quote(arg));
 	nlen = (size_t)(eq - arg);
-	while (nlen > 0 && mastercf_space(arg[nlen - 1]))
+	while (nlen > 0 && cfline_space(arg[nlen - 1]))
 		nlen--;
 	name = xstrndup(arg, nlen);
 	ok = config_name_valid(name);
@@ -372,7 +367,7 @@ mastercf_override_arg(struct mastercf_service *s, const char *arg, int line)
 	if (!ok)
 		return err_fmt("-o %s: bad parameter name",
 		    mastercf_quote(arg));
-	for (v = eq + 1; mastercf_space(*v); v++)
+	for (v = eq + 1; cfline_space(*v); v++)
 		;
 	mastercf_add_override(s, arg, nlen, v, line);
 	return NULL;
@@ -515,42 +510,27 @@ mastercf_parse(const char *text, size_t len, const char *filename,
 {
 	struct mastercf *m = xcalloc(1, sizeof(*m));
 	struct mastercf_entry e;
-	size_t pos = 0;
-	int line = 0;
+	struct cfline_reader r;
+	struct cfline cl;
+	int rc;
 
 	m->file = xstrdup(filename);
 	memset(&e, 0, sizeof(e));
 	buf_init(&e.text, 0);
-	while (pos < len) {
-		const char *s = text + pos, *nl = memchr(s, '\n', len - pos);
-		size_t l = nl != NULL ? (size_t)(nl - s) : len - pos;
-		size_t a = 0, b = l;
-
-		pos += l + (nl != NULL);
-		line++;
-		if (memchr(s, '\0', l) != NULL) {
-			*error_r = err_fmt("%s, line %d: NUL byte in line",
-			    filename, line);
-			goto fail;
-		}
-		while (a < b && mastercf_space(s[a]))
-			a++;
-		while (b > a && mastercf_space(s[b - 1]))
-			b--;
-		if (a == b || s[a] == '#')
-			continue;
-		if (a > 0) {
+	cfline_init(&r, text, len, filename);
+	while ((rc = cfline_next(&r, &cl, error_r)) > 0) {
+		if (cl.continuation) {
 			if (e.n == 0) {
 				*error_r = err_fmt("%s, line %d: continuation "
 				    "line without a service before it",
-				    filename, line);
+				    filename, cl.line);
 				goto fail;
 			}
 		} else if (mastercf_finish(m, &e, error_r) < 0)
 			goto fail;
-		mastercf_entry_add(&e, s + a, b - a, line);
+		mastercf_entry_add(&e, cl.s, cl.len, cl.line);
 	}
-	if (mastercf_finish(m, &e, error_r) < 0)
+	if (rc < 0 || mastercf_finish(m, &e, error_r) < 0)
 		goto fail;
 	buf_release(&e.text);
 	free(e.offs);
