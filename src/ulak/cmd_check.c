@@ -9,7 +9,6 @@
  * Reads only; changes nothing.  Trusts none of what it reads.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,34 +331,13 @@ check_master(struct check *ck)
 static int
 check_run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct check ck = { 0 };
 	struct strlist problems;
 	const char *error;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			ulak_config_dir_set(optarg);
-			break;
-		case 'h':
-			ulak_help_print(&ulak_cmd_check, stdout);
-			return ULAK_EXIT_OK;
-		case ':':
-			return ulak_usage(&ulak_cmd_check,
-			    "option %s needs an argument", argv[optind - 1]);
-		default:
-			return ulak_usage(&ulak_cmd_check, "unknown option %s",
-			    argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return ulak_usage(&ulak_cmd_check, "unexpected argument %s",
-		    argv[optind]);
+	if ((c = ulak_options_plain(&ulak_cmd_check, argc, argv, false)) >= 0)
+		return c;
 
 	ck.cfg = config_new(ulak_config_dir());
 	ulak_quiet_begin();
@@ -427,11 +405,8 @@ const struct ulak_cmd ulak_cmd_check = {
 	    "    last line counts them.\n"
 	    "\n"
 	    "OPTIONS\n"
-	    "    -c CONFIG_DIR\n"
-	    "        The instance folder (default $ULAK_CONFIG_DIR, else\n"
-	    "        " ULAK_DEFAULT_CONFIG_DIR ").\n"
-	    "    -h, --help\n"
-	    "        Print this page and exit.\n"
+	    ULAK_HELP_OPT_C
+	    ULAK_HELP_OPT_H
 	    "\n"
 	    "EXAMPLES\n"
 	    "    ulak -c ./run check && ulak -c ./run reload\n"

@@ -11,7 +11,6 @@
  * Runs with the invoking user's privileges.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,10 +198,6 @@ passwd_edit(const struct buf *old, const char *user, const char *hash,
 static int
 passwd_run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct config *cfg = NULL;
 	struct buf spec, old, out;
 	struct stat st;
@@ -213,22 +208,8 @@ passwd_run(int argc, char **argv)
 	mode_t mode = 0640;
 	int c, status = ULAK_EXIT_FAIL;
 
-	while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			ulak_config_dir_set(optarg);
-			break;
-		case 'h':
-			ulak_help_print(&ulak_cmd_passwd, stdout);
-			return ULAK_EXIT_OK;
-		case ':':
-			return ulak_usage(&ulak_cmd_passwd,
-			    "option %s needs an argument", argv[optind - 1]);
-		default:
-			return ulak_usage(&ulak_cmd_passwd, "unknown option %s",
-			    argv[optind - 1]);
-		}
-	}
+	if ((c = ulak_options_plain(&ulak_cmd_passwd, argc, argv, true)) >= 0)
+		return c;
 	if (argc - optind != 1)
 		return ulak_usage(&ulak_cmd_passwd, argc == optind ?
 		    "no user named" : "only one user may be named");
@@ -344,8 +325,7 @@ const struct ulak_cmd ulak_cmd_passwd = {
 	    "OPTIONS\n"
 	    "    -c CONFIG_DIR\n"
 	    "        The instance folder.\n"
-	    "    -h, --help\n"
-	    "        Print this page and exit.\n"
+	    ULAK_HELP_OPT_H
 	    "\n"
 	    "EXAMPLES\n"
 	    "    ulak -c ./run passwd demo\n"

@@ -6,7 +6,6 @@
  * exist before the signal is sent.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <string.h>
 
@@ -17,34 +16,13 @@
 static int
 reload_run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct config *cfg;
 	struct buf pidfile;
 	long pid;
 	int c, status = ULAK_EXIT_FAIL;
 
-	while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			ulak_config_dir_set(optarg);
-			break;
-		case 'h':
-			ulak_help_print(&ulak_cmd_reload, stdout);
-			return ULAK_EXIT_OK;
-		case ':':
-			return ulak_usage(&ulak_cmd_reload,
-			    "option %s needs an argument", argv[optind - 1]);
-		default:
-			return ulak_usage(&ulak_cmd_reload, "unknown option %s",
-			    argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return ulak_usage(&ulak_cmd_reload, "unexpected argument %s",
-		    argv[optind]);
+	if ((c = ulak_options_plain(&ulak_cmd_reload, argc, argv, false)) >= 0)
+		return c;
 	/* Refuse to reload into a main.cf the daemons could not read. */
 	cfg = ulak_config_load("reload", false);
 	if (cfg == NULL)
@@ -77,11 +55,8 @@ const struct ulak_cmd ulak_cmd_reload = {
 	    "    when it has an error nothing is signalled.\n"
 	    "\n"
 	    "OPTIONS\n"
-	    "    -c CONFIG_DIR\n"
-	    "        The instance folder (default $ULAK_CONFIG_DIR, else\n"
-	    "        " ULAK_DEFAULT_CONFIG_DIR ").\n"
-	    "    -h, --help\n"
-	    "        Print this page and exit.\n"
+	    ULAK_HELP_OPT_C
+	    ULAK_HELP_OPT_H
 	    "\n"
 	    "EXAMPLES\n"
 	    "    ulak conf -c ./run -e message_size_limit=20480000\n"

@@ -2,7 +2,6 @@
  * cmd_status - `ulak status`: say whether the master daemon of an instance
  * is running, from its pid file.
  */
-#include <getopt.h>
 
 #include "buf.h"
 #include "config.h"
@@ -11,34 +10,13 @@
 static int
 status_run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct config *cfg;
 	struct buf pidfile;
 	long pid;
 	int c, status;
 
-	while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			ulak_config_dir_set(optarg);
-			break;
-		case 'h':
-			ulak_help_print(&ulak_cmd_status, stdout);
-			return ULAK_EXIT_OK;
-		case ':':
-			return ulak_usage(&ulak_cmd_status,
-			    "option %s needs an argument", argv[optind - 1]);
-		default:
-			return ulak_usage(&ulak_cmd_status, "unknown option %s",
-			    argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return ulak_usage(&ulak_cmd_status, "unexpected argument %s",
-		    argv[optind]);
+	if ((c = ulak_options_plain(&ulak_cmd_status, argc, argv, false)) >= 0)
+		return c;
 	cfg = ulak_config_load("status", true);
 	if (cfg == NULL)
 		return ULAK_EXIT_FAIL;
@@ -66,11 +44,8 @@ const struct ulak_cmd ulak_cmd_status = {
 	    "    alive, else \"ulak: the mail system is not running\".\n"
 	    "\n"
 	    "OPTIONS\n"
-	    "    -c CONFIG_DIR\n"
-	    "        The instance folder (default $ULAK_CONFIG_DIR, else\n"
-	    "        " ULAK_DEFAULT_CONFIG_DIR ").\n"
-	    "    -h, --help\n"
-	    "        Print this page and exit.\n"
+	    ULAK_HELP_OPT_C
+	    ULAK_HELP_OPT_H
 	    "\n"
 	    "EXAMPLES\n"
 	    "    ulak -c ./run status || ulak -c ./run start\n"

@@ -106,14 +106,11 @@ const struct ulak_cmd ulak_cmd_stop = {
 	    "    gone.  Mail that was accepted stays safe in the queue.\n"
 	    "\n"
 	    "OPTIONS\n"
-	    "    -c CONFIG_DIR\n"
-	    "        The instance folder (default $ULAK_CONFIG_DIR, else\n"
-	    "        " ULAK_DEFAULT_CONFIG_DIR ").\n"
+	    ULAK_HELP_OPT_C
 	    "    -t SECONDS\n"
 	    "        How long to wait for the master to end (default 30s; a\n"
 	    "        unit s, m or h may follow the number).\n"
-	    "    -h, --help\n"
-	    "        Print this page and exit.\n"
+	    ULAK_HELP_OPT_H
 	    "\n"
 	    "EXAMPLES\n"
 	    "    ulak -c ./run stop\n"

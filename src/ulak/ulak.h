@@ -47,6 +47,15 @@ extern const struct ulak_cmd ulak_cmd_dkim;
 extern const struct ulak_cmd ulak_cmd_spf;
 extern const struct ulak_cmd ulak_cmd_dmarc;
 
+/* The -c and -h options as the subcommands' help pages describe them. */
+#define ULAK_HELP_OPT_C \
+	"    -c CONFIG_DIR\n" \
+	"        The instance folder (default $ULAK_CONFIG_DIR, else\n" \
+	"        " ULAK_DEFAULT_CONFIG_DIR ").\n"
+#define ULAK_HELP_OPT_H \
+	"    -h, --help\n" \
+	"        Print this page and exit.\n"
+
 /* The subcommands in the order `ulak --help` lists them; NULL-terminated. */
 extern const struct ulak_cmd *const ulak_cmds[];
 
@@ -62,6 +71,17 @@ void ulak_help_print(const struct ulak_cmd *cmd, FILE *f);
  */
 int ulak_usage(const struct ulak_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/*
+ * Parse the options of CMD when it has only -c DIR and -h/--help (given
+ * ARGC/ARGV from after the subcommand name).  -1 when the caller goes on
+ * with its operands at argv[optind]; else the status for the caller to
+ * return: ULAK_EXIT_OK after printing the help, ULAK_EXIT_USAGE after a
+ * usage error (an unknown option, -c without a folder, or any operand
+ * unless OPERANDS).
+ */
+int ulak_options_plain(const struct ulak_cmd *cmd, int argc, char **argv,
+    bool operands);
 
 /* Print "ulak CMD: TEXT" on stderr (errors; the caller picks the status). */
 void ulak_err(const char *cmd, const char *fmt, ...)

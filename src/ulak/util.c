@@ -7,6 +7,7 @@
  * checked (a decimal number in range) before any signal is sent.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -72,6 +73,37 @@ ulak_usage(const struct ulak_cmd *cmd, const char *fmt, ...)
 	}
 	fprintf(stderr, "Run `ulak help %s` for details.\n", cmd->name);
 	return ULAK_EXIT_USAGE;
+}
+
+int
+ulak_options_plain(const struct ulak_cmd *cmd, int argc, char **argv,
+    bool operands)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			ulak_config_dir_set(optarg);
+			break;
+		case 'h':
+			ulak_help_print(cmd, stdout);
+			return ULAK_EXIT_OK;
+		case ':':
+			return ulak_usage(cmd, "option %s needs an argument",
+			    argv[optind - 1]);
+		default:
+			return ulak_usage(cmd, "unknown option %s",
+			    argv[optind - 1]);
+		}
+	}
+	if (!operands && optind < argc)
+		return ulak_usage(cmd, "unexpected argument %s", argv[optind]);
+	return -1;
 }
 
 void
