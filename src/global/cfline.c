@@ -9,12 +9,27 @@
 
 #include <string.h>
 
+#include "buf.h"
 #include "err.h"
+#include "log.h"
 
 bool
 cfline_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+const char *
+cfline_quote(const char *s, size_t n)
+{
+	struct buf b;
+	const char *r;
+
+	buf_init(&b, 0);
+	log_escape(&b, s, n > 60 ? 60 : n);
+	r = err_fmt("\"%s%s\"", b.data, n > 60 ? "..." : "");
+	buf_release(&b);
+	return r;
 }
 
 void

@@ -34,6 +34,13 @@ struct cfline {
 /* The white space of these files: SP, HT, CR, FF, VT. */
 bool cfline_space(char c);
 
+/*
+ * S[0..N) quoted for an error text: at most 60 bytes, escaped as log
+ * lines escape, in double quotes, "..." when cut.  The text lives in
+ * err_fmt's storage (see err.h).
+ */
+const char *cfline_quote(const char *s, size_t n);
+
 /* Start reading TEXT[0..LEN), naming FILENAME in errors. */
 void cfline_init(struct cfline_reader *r, const char *text, size_t len,
     const char *filename);

@@ -884,20 +884,6 @@ struct config_entry {
 	int line;
 };
 
-/* Quote at most 60 bytes of S[0..N) for an error text, escaped. */
-static const char *
-config_quote(const char *s, size_t n)
-{
-	struct buf b;
-	const char *r;
-
-	buf_init(&b, 0);
-	log_escape(&b, s, n > 60 ? 60 : n);
-	r = err_fmt("\"%s%s\"", b.data, n > 60 ? "..." : "");
-	buf_release(&b);
-	return r;
-}
-
 static void
 config_entries_free(struct config_entry *e, size_t n)
 {
@@ -932,7 +918,7 @@ config_parse(const char *text, size_t len, const char *filename,
 			if (n == 0) {
 				*error_r = err_fmt("%s, line %d: continuation "
 				    "line without a parameter before it: %s",
-				    filename, line, config_quote(s, b));
+				    filename, line, cfline_quote(s, b));
 				goto fail;
 			}
 			if (e[n - 1].value.len > 0)
@@ -951,7 +937,7 @@ config_parse(const char *text, size_t len, const char *filename,
 			if (eq == NULL) {
 				*error_r = err_fmt("%s, line %d: line without "
 				    "\"=\": %s", filename, line,
-				    config_quote(s, b));
+				    cfline_quote(s, b));
 				goto fail;
 			}
 			ne = (size_t)(eq - s);
@@ -960,7 +946,7 @@ config_parse(const char *text, size_t len, const char *filename,
 			if (ne == 0 || config_name_span(s, ne) != ne) {
 				*error_r = err_fmt("%s, line %d: bad parameter "
 				    "name %s (use letters, digits and '_')",
-				    filename, line, config_quote(s, ne));
+				    filename, line, cfline_quote(s, ne));
 				goto fail;
 			}
 			vs = (size_t)(eq - s) + 1;
@@ -1020,7 +1006,7 @@ config_unknown_warning(struct config *cfg, const struct config_var *v)
 		return NULL;
 	return err_fmt("%s, line %d: unknown parameter name %s (not used "
 	    "as $%s anywhere either)", cfg->path, v->line,
-	    config_quote(v->name, strlen(v->name)), v->name);
+	    cfline_quote(v->name, strlen(v->name)), v->name);
 }
 
 static void
@@ -1210,7 +1196,7 @@ config_edit(const char *path, const char *name, const char *value,
 
 	if (!config_name_valid(name)) {
 		*error_r = err_fmt("bad parameter name %s",
-		    config_quote(name, strlen(name)));
+		    cfline_quote(name, strlen(name)));
 		return -1;
 	}
 	if (strpbrk(value, "\r\n") != NULL) {

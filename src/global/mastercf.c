@@ -150,15 +150,7 @@ mastercf_free(struct mastercf *m)
 static const char *
 mastercf_quote(const char *s)
 {
-	size_t n = strlen(s);
-	struct buf b;
-	const char *r;
-
-	buf_init(&b, 0);
-	log_escape(&b, s, n > 60 ? 60 : n);
-	r = err_fmt("\"%s%s\"", b.data, n > 60 ? "..." : "");
-	buf_release(&b);
-	return r;
+	return cfline_quote(s, strlen(s));
 }
 
 static int

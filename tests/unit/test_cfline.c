@@ -80,6 +80,24 @@ test_space(void **state)
 	assert_false(cfline_space('\0'));
 }
 
+static void
+test_quote(void **state)
+{
+	char long_text[100];
+	const char *q;
+
+	assert_string_equal(cfline_quote("abc", 3), "\"abc\"");
+	assert_string_equal(cfline_quote("abcdef", 2), "\"ab\"");
+	assert_string_equal(cfline_quote("", 0), "\"\"");
+	/* Control bytes are escaped as log.h escapes them. */
+	q = cfline_quote("a\nb", 3);
+	assert_null(strchr(q, '\n'));
+	memset(long_text, 'x', sizeof(long_text));
+	q = cfline_quote(long_text, sizeof(long_text));
+	assert_int_equal(strlen(q), 1 + 60 + 3 + 1);
+	assert_string_equal(q + 61, "...\"");
+}
+
 int
 main(void)
 {
@@ -87,6 +105,7 @@ main(void)
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_nul),
 		cmocka_unit_test(test_space),
+		cmocka_unit_test(test_quote),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
