@@ -19,6 +19,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct smtpd_auth *auth;
+static struct config *cfg;	/* kept: AUTH's settings were read from it */
+static struct buf quiet;	/* log lines, dropped after each input */
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -30,18 +32,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool first = true;
 
 	if (auth == NULL) {
-		struct config *cfg = config_new("/nonexistent");
 		const char *error;
-		struct buf quiet;
 
+		cfg = config_new("/nonexistent");
 		buf_init(&quiet, 0);
 		log_capture(&quiet);
 		config_set(cfg, "smtpd_sasl_password_maps", "");
 		auth = smtpd_auth_new(cfg, &error);
 		if (auth == NULL)
 			abort();
-		/* Keep CFG: AUTH's settings were read from it. */
 	}
+	buf_reset(&quiet);
 	memset(&ex, 0, sizeof(ex));
 	buf_init(&reply, 0);
 	buf_init(&line, 0);
