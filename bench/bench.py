@@ -27,46 +27,13 @@ import time
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from postfix_peer import PostfixPeer  # noqa: E402
-
-PHASE_TIMEOUT = 300
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def free_base():
-    import random
-    for _ in range(200):
-        base = random.randrange(20000, 60000, 10)
-        try:
-            socks = []
-            for off in (25, 110, 143, 465, 587, 993, 995):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", base + off))
-            return base
-        except OSError:
-            pass
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free ports")
+from benchnet import free_base, free_port, wait_greeting  # noqa: E402
 
 
 def wait_banner(port, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), 2) as s:
-                if s.recv(100).startswith(b"220"):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"no SMTP greeting on port {port}")
+    wait_greeting(port, b"220", timeout)
+
+PHASE_TIMEOUT = 300
 
 
 def smtp_source(port, sessions, count, size, sender, rcpt):

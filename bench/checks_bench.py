@@ -29,7 +29,6 @@ import argparse
 import os
 import pathlib
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,37 +38,15 @@ import time
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "integration"))
 from dnsserver import TestDNS  # noqa: E402
+from benchnet import free_base as _free_base  # noqa: E402
+from benchnet import wait_greeting  # noqa: E402
 
 SENDER = "bench@sender.test"
 TIMEOUT = 600
 
 
-def _free_base():
-    for base in range(20000, 60000, 50):
-        try:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", base + 25))
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", base + 587))
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", base + 465))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no free ports")
-
-
 def _wait_banner(port, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), 2) as s:
-                if s.recv(100).startswith(b"220"):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"no SMTP greeting on port {port}")
+    wait_greeting(port, b"220", timeout)
 
 
 def _zones(dns):

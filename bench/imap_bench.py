@@ -312,28 +312,8 @@ class Client:
 
 # ---------------------------------------------------------------- servers
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _free_base():
-    for _ in range(200):
-        base = random.randrange(20000, 60000, 10)
-        socks = []
-        try:
-            for off in (25, 110, 143, 465, 587, 993, 995):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", base + off))
-            return base
-        except OSError:
-            pass
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free ports")
+from benchnet import free_base as _free_base  # noqa: E402
+from benchnet import free_port as _free_port  # noqa: E402
 
 
 def _wait_port(port, timeout=30):

@@ -23,52 +23,16 @@ import pwd
 import grp
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 
 HERE = pathlib.Path(__file__).resolve().parent
+from benchnet import free_base as _free_base  # noqa: E402
+from benchnet import free_port as _free_port  # noqa: E402
+from benchnet import wait_greeting  # noqa: E402
 PASSWORD = "benchpass"
 TIMEOUT = 300
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _free_base():
-    import random
-    for _ in range(200):
-        base = random.randrange(20000, 60000, 10)
-        socks = []
-        try:
-            for off in (25, 110, 143, 465, 587, 993, 995):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", base + off))
-            return base
-        except OSError:
-            pass
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free ports")
-
-
-def _wait_pop3(port, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), 2) as s:
-                if s.recv(100).startswith(b"+OK"):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"no POP3 greeting on port {port}")
 
 
 def make_messages(n, size):
@@ -285,3 +249,7 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+def _wait_pop3(port, timeout=30):
+    wait_greeting(port, b"+OK", timeout)
