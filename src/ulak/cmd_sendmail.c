@@ -30,6 +30,7 @@
 #include "config.h"
 #include "err.h"
 #include "file.h"
+#include "maildrop.h"
 #include "mem.h"
 #include "queue.h"
 #include "queue_id.h"
@@ -38,7 +39,6 @@
 #include "str.h"
 #include "ulak.h"
 
-#define MAILDROP_MAGIC "ulak-maildrop 1\n"
 /* The header block kept in memory while -t reads the recipients. */
 #define SENDMAIL_HEADER_MAX (4u * 1024 * 1024)
 /* Longest SMTP command line with -bs (RFC 5321 4.5.3.1.4 says 512). */
