@@ -18,6 +18,8 @@ import time
 
 import pytest
 
+import smtpraw
+
 REMOTE = "someone@remote.example"
 
 
@@ -50,56 +52,15 @@ def wait_for(cond, timeout=15, what="condition"):
         time.sleep(0.05)
 
 
-class Raw:
-    """A raw SMTP client over a socket that can be wrapped in TLS."""
+class Raw(smtpraw.Raw):
+    """The raw SMTP client, with STARTTLS."""
 
     def __init__(self, port, timeout=15):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout)
-        self.buf = b""
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.sendall(data)
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            got = self.sock.recv(65536)
-            if not got:
-                raise EOFError(f"connection closed; pending {self.buf!r}")
-            self.buf += got
-        ln, _, self.buf = self.buf.partition(b"\r\n")
-        return ln.decode(errors="replace")
-
-    def reply(self):
-        lines = []
-        while True:
-            ln = self.line()
-            lines.append(ln)
-            if len(ln) < 4 or ln[3] != "-":
-                return int(ln[:3]), lines
-
-    def cmd(self, text):
-        self.send(text + "\r\n")
-        return self.reply()
-
-    def expect(self, text, code):
-        got = self.cmd(text)
-        assert got[0] == code, (text, got)
-        return got[1][-1]
+        super().__init__(port, timeout)
 
     def starttls(self):
         assert not self.buf, f"bytes before the handshake: {self.buf!r}"
         self.sock = tls_context().wrap_socket(self.sock)
-
-    def closed(self):
-        try:
-            return self.sock.recv(1) == b""
-        except (ConnectionResetError, ssl.SSLError):
-            return True
-
-    def close(self):
-        self.sock.close()
 
 
 def raw_tls(port):
