@@ -18,12 +18,14 @@
 #include <unistd.h>
 
 #include "attr.h"
+#include "buf.h"
 #include "cleanup.h"
 #include "err.h"
 #include "log.h"
 #include "mem.h"
 #include "parse.h"
 #include "str.h"
+#include "trigger.h"
 
 /* Largest content chunk a client may announce. */
 #define CLEANUP_CHUNK_MAX (1024u * 1024)
@@ -134,21 +136,12 @@ read_raw(struct reader *r, struct cleanup_msg *m, uint64_t n,
 static void
 notify_qmgr(const struct cleanup_cfg *cfg)
 {
-	static const char req[] = "request=wakeup\n\n";
-	struct sockaddr_un sun;
-	int fd;
+	struct buf path;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/private/qmgr",
-	    cfg->queue_directory) >= (int)sizeof(sun.sun_path))
-		return;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-		(void)send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL);
-	(void)close(fd);
+	buf_init(&path, 0);
+	buf_printf(&path, "%s/private/qmgr", cfg->queue_directory);
+	(void)trigger_send(path.data, "wakeup");
+	buf_release(&path);
 }
 
 static int

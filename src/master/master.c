@@ -50,6 +50,7 @@
 #include "mem.h"
 #include "queue.h"
 #include "str.h"
+#include "trigger.h"
 
 #define MASTER_STOP_GRACE 10	/* seconds before SIGKILL at stop */
 #define MASTER_FAST_DEATH 10	/* died within this many seconds: back off */
@@ -103,6 +104,7 @@ static struct {
 	char *pid_path;
 	bool stopping;
 	struct event *stop_timer;
+	unsigned reloads;	/* SIGHUPs handled, for pid/master.reload */
 } m;
 
 static void master_spawn(struct mproc *p);
@@ -291,24 +293,10 @@ static void
 master_wakeup(evutil_socket_t fd, short what, void *arg)
 {
 	struct msvc *s = arg;
-	struct sockaddr_un sun;
-	int c;
 
 	/* Best effort: a busy or restarting daemon simply misses one. */
-	if (s->socket_path == NULL)
-		return;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (str_copy(sun.sun_path, sizeof(sun.sun_path), s->socket_path) < 0)
-		return;
-	c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (c < 0)
-		return;
-	if (connect(c, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-		if (write(c, "request=wakeup\n\n", 16) < 0) {
-			/* Missed wake-ups are harmless. */
-		}
-	close(c);
+	if (s->socket_path != NULL)
+		(void)trigger_send(s->socket_path, "wakeup");
 }
 
 static void
@@ -436,9 +424,21 @@ static void
 master_spawn(struct mproc *p)
 {
 	struct msvc *s = p->svc;
+	sigset_t usr1, saved;
 	pid_t pid;
 
+	/*
+	 * SIGUSR1 (drain) is blocked from before the fork and stays blocked
+	 * across exec until the daemon can take it (daemon_init): a reload
+	 * right after a start must not kill a daemon by the signal's default
+	 * action, not even between fork and exec.
+	 */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, &saved);
 	pid = fork();
+	if (pid != 0)
+		sigprocmask(SIG_SETMASK, &saved, NULL);
 	if (pid < 0) {
 		log_warning("fork for service %s: %m", s->name);
 		p->backoff = MASTER_MAX_BACKOFF;
@@ -451,12 +451,8 @@ master_spawn(struct mproc *p)
 		char count[16];
 		sigset_t none;
 
-		/* Child: listening sockets become 3.., everything else closes. */
-		/*
-		 * SIGUSR1 (drain) stays blocked across exec until the daemon
-		 * can take it (daemon_init): a reload right after a start
-		 * must not kill a daemon by the signal's default action.
-		 */
+		/* Child: listening sockets become 3.., everything else closes;
+		 * only SIGUSR1 stays blocked. */
 		sigemptyset(&none);
 		sigaddset(&none, SIGUSR1);
 		sigprocmask(SIG_SETMASK, &none, NULL);
@@ -664,8 +660,9 @@ master_read_config(struct config **cfg_r, const char **error_r)
 	if (config_check(cfg, &problems) > 0) {
 		for (size_t i = 0; i < problems.n; i++)
 			log_warning("%s", problems.v[i]);
-		*error_r = err_fmt("configuration errors in %s/main.cf",
-		    m.config_dir);
+		*error_r = err_fmt("%s/main.cf: %s%s", m.config_dir,
+		    problems.v[0], problems.n > 1 ? " (and more: see the "
+		    "log)" : "");
 		strlist_release(&problems);
 		config_free(cfg);
 		return -1;
@@ -676,6 +673,51 @@ master_read_config(struct config **cfg_r, const char **error_r)
 		log_init("master", *logfile ? logfile : "syslog");
 	*cfg_r = cfg;
 	return 0;
+}
+
+/* master.reload beside master.pid. */
+static void
+master_reload_path(struct buf *path)
+{
+	const char *slash = strrchr(m.pid_path, '/');
+
+	buf_init(path, 0);
+	buf_append(path, m.pid_path, (size_t)(slash - m.pid_path));
+	buf_append_str(path, "/master.reload");
+}
+
+/*
+ * pid/master.reload says how the last SIGHUP ended, for `ulak reload`,
+ * which waits for it to change: "PID COUNT ok" or "PID COUNT failed:
+ * WHY".  Written when the new daemons are started and the old ones told
+ * to drain, so that what follows a reload meets the new configuration.
+ */
+static void
+master_reload_report(const char *why)
+{
+	struct buf path, text;
+	const char *error;
+
+	buf_init(&text, 0);
+	master_reload_path(&path);
+	m.reloads++;
+	buf_printf(&text, "%ld %u %s%s\n", (long)getpid(), m.reloads,
+	    why == NULL ? "ok" : "failed: ", why == NULL ? "" : why);
+	if (file_write_atomic(path.data, text.data, text.len, 0644,
+	    &error) < 0)
+		log_warning("%s", error);
+	buf_release(&text);
+	buf_release(&path);
+}
+
+static void
+master_reload_forget(void)
+{
+	struct buf path;
+
+	master_reload_path(&path);
+	(void)unlink(path.data);
+	buf_release(&path);
 }
 
 static void
@@ -690,12 +732,14 @@ master_sighup(evutil_socket_t sig, short what, void *arg)
 	if (master_read_config(&cfg, &error) < 0) {
 		log_warning("reload failed, keeping the running configuration: "
 		    "%s", error);
+		master_reload_report(error);
 		return;
 	}
 	m.cfg = cfg;
 	if (master_load_services(&list, &error) < 0) {
 		log_warning("reload failed, keeping the running configuration: "
 		    "%s", error);
+		master_reload_report(error);
 		m.cfg = old_cfg;
 		config_free(cfg);
 		return;
@@ -730,6 +774,7 @@ master_sighup(evutil_socket_t sig, short what, void *arg)
 	master_start_services(m.services);
 	log_info("reload -- version %s, configuration %s", ULAK_VERSION,
 	    m.config_dir);
+	master_reload_report(NULL);
 }
 
 static int
@@ -897,6 +942,7 @@ main(int argc, char **argv)
 	evsignal_add(ev_int, NULL);
 	evsignal_add(ev_chld, NULL);
 
+	master_reload_forget();
 	log_info("daemon started -- version %s, configuration %s",
 	    ULAK_VERSION, m.config_dir);
 	master_start_services(m.services);
@@ -904,6 +950,7 @@ main(int argc, char **argv)
 
 	log_info("stopped");
 	(void)unlink(m.pid_path);
+	master_reload_forget();
 	while (m.services != NULL) {
 		struct msvc *n = m.services->next;
 

@@ -46,6 +46,7 @@
 #include "queue_id.h"
 #include "resolve.h"
 #include "str.h"
+#include "trigger.h"
 
 /* A client of private/qmgr may send this many requests at once. */
 #define QMGR_CLIENT_TIMEOUT 60
@@ -69,10 +70,13 @@ qmgr_draining(void)
 	return draining;
 }
 
+static unsigned n_clients;		/* open private/qmgr connections */
+
 void
 qmgr_call_finished(void)
 {
-	if (draining && qmgr_call_count() == 0) {
+	/* Clients already accepted are answered first (client_read). */
+	if (draining && qmgr_call_count() == 0 && n_clients == 0) {
 		log_info("drained: exiting");
 		event_base_loopbreak(qmgr_base);
 	}
@@ -286,19 +290,35 @@ struct client {
 	struct bufferevent *bev;
 	struct attr_decoder *dec;
 	struct attr_list req;
+	struct client *prev, *next;
 };
+
+static struct client *clients;
+
+/* A draining qmgr gives its clients this long to send their request. */
+#define QMGR_DRAIN_CLIENT_TIMEOUT 5
 
 static void
 client_free(struct client *c)
 {
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		clients = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	n_clients--;
 	bufferevent_free(c->bev);
 	attr_decoder_free(c->dec);
 	attr_list_release(&c->req);
 	free(c);
+	qmgr_call_finished();
 }
 
+/* STATUS "0", or a failure with its DSN code and REASON. */
 static void
-client_reply(struct client *c, const char *status)
+client_reply(struct client *c, const char *status, const char *dsn,
+    const char *reason)
 {
 	struct buf out;
 	const char *error;
@@ -306,12 +326,39 @@ client_reply(struct client *c, const char *status)
 	buf_init(&out, 0);
 	attr_encode(&out, "status", status, &error);
 	if (strcmp(status, "0") != 0) {
-		attr_encode(&out, "dsn", "5.5.2", &error);
-		attr_encode(&out, "reason", "unknown request", &error);
+		attr_encode(&out, "dsn", dsn, &error);
+		attr_encode(&out, "reason", reason, &error);
 	}
 	attr_encode_end(&out);
 	bufferevent_write(c->bev, out.data, out.len);
 	buf_release(&out);
+}
+
+/*
+ * A draining qmgr starts nothing new: master has already started its
+ * successor on the same listening socket (which this process no longer
+ * accepts on), so a request that reached this process is handed on
+ * there.  Otherwise a flush right after `ulak reload` would be lost.
+ */
+static void
+client_hand_on(struct client *c, const char *request)
+{
+	struct buf path;
+
+	buf_init(&path, 0);
+	buf_printf(&path, "%s/%s/qmgr", qmgr_cfg.queue_directory,
+	    QUEUE_PRIVATE);
+	if (trigger_send(path.data, request) == 0) {
+		log_info("draining: request=%s handed on to the new queue "
+		    "manager", request);
+		client_reply(c, "0", NULL, NULL);
+	} else {
+		log_warning("draining: cannot hand request=%s on to %s: %m",
+		    request, path.data);
+		client_reply(c, "4", "4.3.0", "the queue manager is "
+		    "restarting; try again");
+	}
+	buf_release(&path);
 }
 
 static void
@@ -338,19 +385,24 @@ client_read(struct bufferevent *bev, void *arg)
 			return;
 		r = attr_get(&c->req, "request");
 		if (r != NULL && strcmp(r, "wakeup") == 0) {
-			if (!draining)
+			if (draining)
+				client_hand_on(c, r);
+			else {
 				scan_incoming_soon();
-			client_reply(c, "0");
+				client_reply(c, "0", NULL, NULL);
+			}
 		} else if (r != NULL && strcmp(r, "flush") == 0) {
-			if (!draining) {
+			if (draining)
+				client_hand_on(c, r);
+			else {
 				flush_deferred();
 				scan_incoming_soon();
+				client_reply(c, "0", NULL, NULL);
 			}
-			client_reply(c, "0");
 		} else {
 			log_warning("private/qmgr client: unknown request %s",
 			    r != NULL ? r : "(none)");
-			client_reply(c, "5");
+			client_reply(c, "5", "5.5.2", "unknown request");
 		}
 	}
 }
@@ -378,6 +430,11 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	}
 	c->dec = attr_decoder_new();
 	attr_list_init(&c->req);
+	c->next = clients;
+	if (clients != NULL)
+		clients->prev = c;
+	clients = c;
+	n_clients++;
 	bufferevent_setcb(c->bev, client_read, NULL, client_event, c);
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -402,7 +459,13 @@ on_usr1(evutil_socket_t sig, short what, void *arg)
 	draining = true;
 	if (l != NULL)
 		evconnlistener_disable(l);
-	log_info("draining: %u deliveries in flight", qmgr_call_count());
+	for (struct client *c = clients; c != NULL; c = c->next) {
+		struct timeval tv = { QMGR_DRAIN_CLIENT_TIMEOUT, 0 };
+
+		bufferevent_set_timeouts(c->bev, &tv, &tv);
+	}
+	log_info("draining: %u deliveries in flight, %u clients",
+	    qmgr_call_count(), n_clients);
 	qmgr_call_finished();
 }
 

@@ -193,8 +193,18 @@ qmgr_tell(const char *qdir, const char *request, bool wait,
 
 		if (ret < 0)
 			*error_r = error;
-		else if (st == NULL || strcmp(st, "0") != 0)
-			*error_r = "the queue manager refused the request";
+		else if (ret == 0)
+			*error_r = "the queue manager closed the connection "
+			    "without an answer";
+		else if (st == NULL || strcmp(st, "0") != 0) {
+			static char why[300];
+			const char *reason = attr_get(&reply, "reason");
+
+			(void)snprintf(why, sizeof(why), "the queue manager "
+			    "refused the request: %s", reason != NULL ?
+			    reason : "(no reason given)");
+			*error_r = why;
+		}
 	}
 	attr_list_release(&reply);
 	buf_release(&req);

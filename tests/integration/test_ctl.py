@@ -9,10 +9,14 @@ import pytest
 
 FAKE_MASTER = """#!/bin/sh
 # Stand-in master: records its arguments, writes the pid file, notes
-# SIGHUP, ends on SIGTERM.
+# SIGHUP and answers it in master.reload as "{top}/reload-answer" says,
+# ends on SIGTERM.
 echo "$@" > "{top}/fake-args"
 echo $$ > "{queue}/pid/master.pid"
-trap 'echo hup >> "{top}/fake-hup"' HUP
+n=0
+trap 'echo hup >> "{top}/fake-hup"; n=$((n+1));
+      echo "$$ $n $(cat "{top}/reload-answer" 2>/dev/null || echo ok)" \
+        > "{queue}/pid/master.reload"' HUP
 trap 'rm -f "{queue}/pid/master.pid"; exit 0' TERM
 while :; do sleep 0.05; done
 """
@@ -97,9 +101,19 @@ def test_start_status_reload_stop(fake):
     assert f"ulak start: the mail system is already running (pid {p.pid})" \
         in r.stderr
 
+    # reload returns once the master has answered in master.reload.
     r = inst.run("reload")
     assert r.returncode == 0, r.stderr
-    assert wait_for(lambda: (top / "fake-hup").exists())
+    assert (top / "fake-hup").exists()
+    assert r.stdout == f"ulak: refreshing the mail system (pid {p.pid})\n"
+    # Each reload is a new answer, even when the text is the same.
+    assert inst.run("reload").returncode == 0
+    (top / "reload-answer").write_text("failed: master.cf, line 3: bad\n")
+    r = inst.run("reload")
+    assert r.returncode == 1
+    assert r.stderr == ("ulak reload: the master kept its running "
+                        "configuration: master.cf, line 3: bad\n")
+    assert (top / "fake-hup").read_text() == "hup\nhup\nhup\n"
 
     r = inst.run("stop")
     assert r.returncode == 0, r.stderr

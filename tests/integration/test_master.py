@@ -143,7 +143,11 @@ def test_bad_config_on_reload_keeps_running(running):
     with open(running.config, "a") as f:
         f.write("message_size_limit = lots\n")
     r = running.run("reload")
-    assert r.returncode == 0
+    # The master's answer reaches the administrator.
+    assert r.returncode == 1
+    assert "ulak reload: the master kept its running configuration: " \
+        in r.stderr
+    assert "message_size_limit" in r.stderr
     poll(lambda: "reload failed" in running.log(), what="reload failure")
     assert banner(running.ports["smtp"]).startswith(b"220 ")
     assert daemon_pids(running, "smtpd", smtp_service(running)) == pids

@@ -430,6 +430,45 @@ def test_wakeup_and_flush_requests(env_factory):
     env.wait_log(f"{qid}: removed")
 
 
+def test_draining_qmgr_hands_requests_to_its_successor(env_factory):
+    """`ulak reload` then `ulak queue flush`: the flush may reach the old
+    qmgr, already draining.  It answers the clients it has accepted
+    before it exits, and hands their requests on to the new qmgr on the
+    socket, so the flush is neither refused nor silently dropped."""
+    import socket as so
+    env = env_factory(minimal_backoff_time="1h", maximal_backoff_time="2h",
+                      queue_run_delay="1h")
+    tries = []
+
+    def outcome(req, i):
+        tries.append(1)
+        return ("4.2.0", "busy") if len(tries) == 1 else ("2.0.0", "ok")
+    env.service("local", agent_handler(outcome))
+    old = env.start_qmgr()
+    qid = env.send(["demo@mail.example.test"])
+    wait_for(lambda: env.where(qid) == "deferred", what="deferral")
+    s = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(str(env.queue / "private" / "qmgr"))
+    # The answer proves the old qmgr has accepted this connection.
+    s.sendall(b"request=wakeup\n\n")
+    assert s.recv(100) == b"status=0\n\n"
+    old.send_signal(signal.SIGUSR1)
+    env.wait_log("draining: 0 deliveries in flight, 1 clients")
+    time.sleep(0.3)
+    assert old.poll() is None, "exited with a client still connected"
+    # master starts the successor on the same socket path at once.
+    env.inst.procs.pop("qmgr")
+    env.start_qmgr()
+    s.sendall(b"request=flush\n\n")
+    assert s.recv(100) == b"status=0\n\n"
+    s.close()
+    old.wait(10)
+    env.wait_log("request=flush handed on to the new queue manager")
+    env.wait_log(f"{qid}: removed")
+    assert len(tries) == 2
+
+
 def test_restart_rebuilds_from_active(env):
     gate = threading.Event()
     seen = []
