@@ -722,6 +722,33 @@ mailstore_flags_to_letters(unsigned flags, uint32_t keywords,
 }
 
 void
+ms_letters(unsigned flags, uint32_t keywords, const char *extra,
+    struct buf *out)
+{
+	bool have[128] = { false };
+
+	if (extra == NULL) {
+		/* Already sorted: D F P R S T, then a..z. */
+		mailstore_flags_to_letters(flags, keywords, out);
+		return;
+	}
+	{
+		struct buf known;
+
+		buf_init(&known, 0);
+		mailstore_flags_to_letters(flags, keywords, &known);
+		for (const char *q = known.data; *q; q++)
+			have[(unsigned char)*q & 127] = true;
+		buf_release(&known);
+	}
+	for (const char *q = extra; *q; q++)
+		have[(unsigned char)*q & 127] = true;
+	for (int c = 33; c < 127; c++)
+		if (have[c])
+			(void)buf_append_char(out, (char)c);
+}
+
+void
 mailstore_flags_from_letters(const char *letters, unsigned *flags_r,
     uint32_t *keywords_r)
 {
@@ -858,7 +885,8 @@ mailstore_append(struct mailstore *s, const char *name, const void *data,
 	if (sync_dir(dir.data, "cur", error_r) < 0)
 		goto fail_dst;
 	bases[0] = base.data;
-	if (ms_idx_assign(dir.data, bases, NULL, 1, true, &uid, &validity,
+	if (ms_idx_assign(s->root, dir.data, bases, NULL, 1, true, &uid,
+	    &validity,
 	    error_r) < 0)
 		goto fail_dst;
 	if (uid_r != NULL)
@@ -1009,8 +1037,8 @@ mailstore_copy(struct mailstore_folder *src, const size_t *indexes,
 		uint32_t *got = xcalloc(k, sizeof(uint32_t));
 
 		if (sync_dir(dir.data, "cur", error_r) < 0 ||
-		    ms_idx_assign(dir.data, bases, NULL, k, true, got,
-		    &validity, error_r) < 0) {
+		    ms_idx_assign(s->root, dir.data, bases, NULL, k, true,
+		    got, &validity, error_r) < 0) {
 			free(got);
 			goto fail;
 		}
@@ -1069,7 +1097,7 @@ mailstore_folder_status(struct mailstore *s, const char *name,
 		return -1;
 	for (size_t i = 0; i < f->n; i++) {
 		st->messages++;
-		if (strncmp(f->msgs[i].name, "new/", 4) == 0)
+		if (f->msgs[i].ms_bits & MS_MSG_NEW)
 			st->recent++;
 		if (!(f->msgs[i].flags & MAILSTORE_SEEN))
 			st->unseen++;

@@ -80,20 +80,19 @@ struct mailstore_folder;	/* one open folder */
 /*
  * One message of an open folder.  Read-only for callers; valid until the
  * next mailstore_folder_sync or mailstore_folder_close.  Index i in the
- * folder (0-based) is IMAP sequence number i+1.
+ * folder (0-based) is IMAP sequence number i+1.  16 bytes: a view holds
+ * one per message and nothing else per message; what belongs to the file
+ * (name, sizes, time) is shared by the folder's views in the process
+ * (mailstore_private.h).
  */
 struct mailstore_msg {
 	uint32_t uid;
-	unsigned flags;		/* MAILSTORE_* */
 	uint32_t keywords;	/* bit k: keyword letter 'a'+k is set */
+	uint8_t flags;		/* MAILSTORE_* */
 	bool expunged;		/* gone from disk; kept until a sync reports it */
-	/* Private to mailstore.c: */
-	char *base;		/* file name up to ":2," */
-	char *name;		/* "cur/BASE:2,FLAGS" or "new/BASE" */
-	uint64_t size;		/* file size, 0 = not known yet */
-	uint64_t vsize;		/* CRLF size, 0 = not known yet */
-	time_t mtime;		/* 0 = not known yet */
-	char *extra;		/* unknown flag letters to keep, or NULL */
+	/* Private to the mailstore files: */
+	uint8_t ms_bits;	/* MS_MSG_* */
+	uint32_t ms_rec;	/* record in the folder's pool */
 };
 
 /*

@@ -1,7 +1,9 @@
 /*
  * mailstore_folder - open folders of the mail store: the view of a
  * folder's messages (sorted by UID), its sync with the disk, and access
- * to single messages (read, sizes, flags by rename, expunge).
+ * to single messages (read, sizes, flags by rename, expunge).  A view
+ * keeps 16 bytes per message; the rest is in the folder's pool
+ * (mailstore_pool.c), shared with the folder's other views.
  *
  * Distrusts the folder's contents: file names in new/ and cur/ may be
  * anything another program wrote; names that do not look like Maildir
@@ -33,9 +35,10 @@ struct scan_ent {
 	char *name;		/* "new/X" or "cur/X:2,FL" */
 	size_t baselen;		/* base = name + 4 */
 	bool in_new;
+	bool odd;		/* not the name ms_msg_name would build */
 	unsigned flags;
 	uint32_t kw;
-	char *extra;
+	char *extra;		/* sorted */
 	long view;		/* position in the old view, or -1 */
 	uint32_t uid;
 	uint64_t vsize;
@@ -100,6 +103,36 @@ scan_release(struct scan *sc)
 	memset(sc, 0, sizeof(*sc));
 }
 
+/*
+ * True when LETTERS (after ":2,") are what ms_letters writes: strictly
+ * ascending, each one ms_parse_info keeps.
+ */
+static bool
+letters_canonical(const char *letters)
+{
+	unsigned char prev = 0;
+
+	for (const unsigned char *q = (const unsigned char *)letters; *q;
+	    q++) {
+		if (*q <= 0x20 || *q >= 0x7f || *q == ',' || *q <= prev)
+			return false;
+		prev = *q;
+	}
+	return true;
+}
+
+static void
+sort_letters(char *s, size_t len)
+{
+	for (size_t i = 1; i < len; i++)
+		for (size_t j = i; j > 0 && s[j - 1] > s[j]; j--) {
+			char t = s[j];
+
+			s[j] = s[j - 1];
+			s[j - 1] = t;
+		}
+}
+
 /* Add file FNAME of new/ or cur/ unless its base is already there. */
 static void
 scan_add(struct scan *sc, const char *fname, bool in_new)
@@ -130,9 +163,16 @@ scan_add(struct scan *sc, const char *fname, bool in_new)
 	buf_init(&extra, 0);
 	if (colon != NULL && strncmp(colon, ":2,", 3) == 0)
 		ms_parse_info(colon + 3, &e->flags, &e->kw, &extra);
-	if (extra.len > 0)
+	if (extra.len > 0) {
+		sort_letters(extra.data, extra.len);
 		e->extra = buf_detach(&extra, NULL);
+	}
 	buf_release(&extra);
+	if (in_new)
+		e->odd = colon != NULL;
+	else
+		e->odd = colon == NULL || strncmp(colon, ":2,", 3) != 0 ||
+		    !letters_canonical(colon + 3);
 	sc->n++;
 	if (sc->n * 2 > sc->h.cap)
 		scan_grow_hash(sc);
@@ -184,11 +224,9 @@ scan_folder(struct scan *sc, const char *folder, const char **error_r)
 /* Messages of the view. */
 
 static void
-msg_free(struct mailstore_msg *m)
+msg_free(struct mailstore_folder *f, struct mailstore_msg *m)
 {
-	free(m->base);
-	free(m->name);
-	free(m->extra);
+	ms_pool_unref(f->pool, m->ms_rec);
 }
 
 static const char *
@@ -196,7 +234,70 @@ view_key(const void *ctx, size_t pos)
 {
 	const struct mailstore_folder *f = ctx;
 
-	return f->msgs[pos].base;
+	return MS_REC(f, &f->msgs[pos])->base;
+}
+
+void
+ms_msg_name(const struct mailstore_folder *f, const struct mailstore_msg *m,
+    struct buf *out)
+{
+	const struct ms_rec *r = MS_REC(f, m);
+
+	if ((m->ms_bits & MS_MSG_ODD) && r->odd != NULL)
+		(void)buf_append_str(out, r->odd);
+	else if (m->ms_bits & MS_MSG_NEW)
+		(void)buf_printf(out, "new/%s", r->base);
+	else {
+		(void)buf_printf(out, "cur/%s:2,", r->base);
+		ms_letters(m->flags & MAILSTORE_FLAGS_STORED, m->keywords,
+		    r->extra, out);
+	}
+}
+
+/*
+ * Make view message M what scan entry E says of its file: flags,
+ * keywords, where it is, and (in the shared record) its unknown letters
+ * and odd name.  True when the flags or keywords changed.
+ */
+static bool
+msg_update(struct mailstore_folder *f, struct mailstore_msg *m,
+    const struct scan_ent *e)
+{
+	struct ms_rec *r = MS_REC(f, m);
+	bool changed = (m->flags & MAILSTORE_FLAGS_STORED) != e->flags ||
+	    m->keywords != e->kw;
+
+	m->flags = (uint8_t)(e->flags | (m->flags & MAILSTORE_RECENT));
+	m->keywords = e->kw;
+	m->ms_bits &= (uint8_t)~(MS_MSG_NEW | MS_MSG_ODD);
+	if (e->in_new)
+		m->ms_bits |= MS_MSG_NEW;
+	ms_rec_set(&r->extra, e->extra, e->extra ? strlen(e->extra) : 0);
+	if (e->odd) {
+		m->ms_bits |= MS_MSG_ODD;
+		ms_rec_set(&r->odd, e->name, strlen(e->name));
+	} else {
+		ms_rec_set(&r->odd, NULL, 0);
+	}
+	return changed;
+}
+
+/* True when view message M is what scan entry E says of its file. */
+static bool
+msg_same(const struct mailstore_folder *f, const struct mailstore_msg *m,
+    const struct scan_ent *e)
+{
+	const struct ms_rec *r = MS_REC(f, m);
+
+	if ((m->flags & MAILSTORE_FLAGS_STORED) != e->flags ||
+	    m->keywords != e->kw ||
+	    !(m->ms_bits & MS_MSG_NEW) != !e->in_new ||
+	    !(m->ms_bits & MS_MSG_ODD) != !e->odd)
+		return false;
+	if ((r->extra == NULL) != (e->extra == NULL) ||
+	    (r->extra != NULL && strcmp(r->extra, e->extra) != 0))
+		return false;
+	return !e->odd || (r->odd != NULL && strcmp(r->odd, e->name) == 0);
 }
 
 const char *
@@ -208,13 +309,13 @@ mailstore_folder_name(const struct mailstore_folder *f)
 uint32_t
 mailstore_folder_uidvalidity(const struct mailstore_folder *f)
 {
-	return f->idx.uidvalidity;
+	return f->uidvalidity;
 }
 
 uint32_t
 mailstore_folder_uidnext(const struct mailstore_folder *f)
 {
-	uint32_t next = f->idx.nextuid;
+	uint32_t next = f->nextuid;
 
 	if (f->n > 0 && f->msgs[f->n - 1].uid >= next)
 		next = f->msgs[f->n - 1].uid + 1;
@@ -290,13 +391,14 @@ cmp_uid_ptr(const void *a, const void *b)
 static int
 assign_uids(struct mailstore_folder *f, struct scan *sc, const char **error_r)
 {
+	struct ms_idx *x = &f->pool->idx;
 	struct scan_ent **missing = NULL;
 	size_t n_missing = 0, matched = 0;
 	bool damaged, rebuild;
-	uint32_t prev = f->idx.uidvalidity;
+	uint32_t prev = f->uidvalidity;
 	int rc, lock = -1;
 
-	rc = ms_idx_load(&f->idx, f->path, &damaged, error_r);
+	rc = ms_idx_load(x, f->path, &damaged, error_r);
 	if (rc < 0 && !damaged)
 		return -1;
 	if (rc < 0)
@@ -309,12 +411,12 @@ assign_uids(struct mailstore_folder *f, struct scan *sc, const char **error_r)
 		missing = xcalloc(sc->n + 1, sizeof(*missing));
 		for (size_t i = 0; i < sc->n; i++) {
 			struct scan_ent *e = &sc->e[i];
-			long pos = rebuild ? -1 : ms_idx_find(&f->idx,
+			long pos = rebuild ? -1 : ms_idx_find(x,
 			    e->name + 4, e->baselen);
 
 			if (pos >= 0) {
-				e->uid = f->idx.e[pos].uid;
-				e->vsize = f->idx.e[pos].vsize;
+				e->uid = x->e[pos].uid;
+				e->vsize = x->e[pos].vsize;
 				matched++;
 			} else {
 				e->uid = 0;
@@ -330,8 +432,8 @@ assign_uids(struct mailstore_folder *f, struct scan *sc, const char **error_r)
 			free(missing);
 			return -1;
 		}
-		f->idx.loaded = false;	/* under the lock: read it for sure */
-		rc = ms_idx_load(&f->idx, f->path, &damaged, error_r);
+		x->loaded = false;	/* under the lock: read it for sure */
+		rc = ms_idx_load(x, f->path, &damaged, error_r);
 		if (rc < 0 && !damaged)
 			goto fail;
 		rebuild = rc <= 0;
@@ -342,44 +444,44 @@ assign_uids(struct mailstore_folder *f, struct scan *sc, const char **error_r)
 	}
 	if (rebuild) {
 		/* Different from what the list said and from our view's. */
-		f->idx.uidvalidity = ms_new_uidvalidity(
-		    f->idx.uidvalidity > prev ? f->idx.uidvalidity : prev);
-		f->idx.nextuid = 1;
-		ms_htab_release(&f->idx.h);
-		ms_htab_init(&f->idx.h, sc->n);
-	} else if (f->idx.n > matched + 64 && f->idx.n - matched >
+		x->uidvalidity = ms_new_uidvalidity(mailstore_root(f->s),
+		    x->uidvalidity > prev ? x->uidvalidity : prev);
+		x->nextuid = 1;
+		ms_htab_release(&x->h);
+		ms_htab_init(&x->h, sc->n);
+	} else if (x->n > matched + 64 && x->n - matched >
 	    sc->n / 4) {
 		/* Many entries of messages long gone: drop them. */
-		bool *keep = xcalloc(f->idx.n + 1, sizeof(bool));
+		bool *keep = xcalloc(x->n + 1, sizeof(bool));
 
 		for (size_t i = 0; i < sc->n; i++) {
-			long pos = ms_idx_find(&f->idx, sc->e[i].name + 4,
+			long pos = ms_idx_find(x, sc->e[i].name + 4,
 			    sc->e[i].baselen);
 
 			if (pos >= 0)
 				keep[pos] = true;
 		}
-		ms_idx_filter(&f->idx, keep);
+		ms_idx_filter(x, keep);
 		free(keep);
 	}
 	qsort(missing, n_missing, sizeof(*missing), cmp_base_ptr);
 	for (size_t i = 0; i < n_missing; i++)
-		missing[i]->uid = ms_idx_append(&f->idx, missing[i]->name + 4,
+		missing[i]->uid = ms_idx_append(x, missing[i]->name + 4,
 		    missing[i]->baselen);
 	if (f->vsize_dirty) {
 		for (size_t i = 0; i < f->n; i++) {
+			const struct ms_rec *r = MS_REC(f, &f->msgs[i]);
 			long pos;
 
-			if (f->msgs[i].vsize == 0)
+			if (r->vsize == 0)
 				continue;
-			pos = ms_idx_find(&f->idx, f->msgs[i].base,
-			    strlen(f->msgs[i].base));
-			if (pos >= 0 && f->idx.e[pos].uid == f->msgs[i].uid)
-				f->idx.e[pos].vsize = f->msgs[i].vsize;
+			pos = ms_idx_find(x, r->base, strlen(r->base));
+			if (pos >= 0 && x->e[pos].uid == f->msgs[i].uid)
+				x->e[pos].vsize = r->vsize;
 		}
 		f->vsize_dirty = false;
 	}
-	if (ms_idx_write(&f->idx, f->path, error_r) < 0)
+	if (ms_idx_write(x, f->path, error_r) < 0)
 		goto fail;
 	ms_unlock(lock);
 	free(missing);
@@ -402,27 +504,24 @@ ts_equal(const struct timespec *a, const struct timespec *b)
 static void
 move_to_cur(struct mailstore_folder *f, struct mailstore_msg *m)
 {
-	struct buf from, to, full, letters;
+	struct ms_rec *r = MS_REC(f, m);
+	struct buf from, to;
 
 	buf_init(&from, 0);
 	buf_init(&to, 0);
-	buf_init(&full, 0);
-	buf_init(&letters, 0);
-	mailstore_flags_to_letters(m->flags, m->keywords, &letters);
-	(void)buf_printf(&from, "%s/%s", f->path, m->name);
-	(void)buf_printf(&to, "cur/%s:2,%s%s", m->base, letters.data,
-	    m->extra ? m->extra : "");
-	(void)buf_printf(&full, "%s/%s", f->path, to.data);
+	(void)buf_printf(&from, "%s/", f->path);
+	ms_msg_name(f, m, &from);
+	(void)buf_printf(&to, "%s/cur/%s:2,", f->path, r->base);
+	ms_letters(m->flags & MAILSTORE_FLAGS_STORED, m->keywords, r->extra,
+	    &to);
 	/* ENOENT: another session moved it first; it is Recent there. */
-	if (rename(from.data, full.data) == 0) {
-		free(m->name);
-		m->name = buf_detach(&to, NULL);
+	if (rename(from.data, to.data) == 0) {
+		m->ms_bits &= (uint8_t)~(MS_MSG_NEW | MS_MSG_ODD);
+		ms_rec_set(&r->odd, NULL, 0);
 		m->flags |= MAILSTORE_RECENT;
 	}
 	buf_release(&from);
 	buf_release(&to);
-	buf_release(&full);
-	buf_release(&letters);
 }
 
 static void
@@ -449,7 +548,7 @@ drop_expunged(struct mailstore_folder *f, struct mailstore_sync *out,
 			    (uint32_t)(i + 1));
 	for (size_t i = 0; i < f->n; i++) {
 		if (f->msgs[i].expunged) {
-			msg_free(&f->msgs[i]);
+			msg_free(f, &f->msgs[i]);
 			continue;
 		}
 		if (changed != NULL)
@@ -468,7 +567,7 @@ sync_full(struct mailstore_folder *f, unsigned flags,
 	struct scan_ent **fresh = NULL;
 	bool *changed = NULL;
 	size_t n_fresh = 0;
-	uint32_t old_validity = f->idx.uidvalidity, last_uid;
+	uint32_t old_validity = f->uidvalidity, last_uid;
 	int rc = -1;
 
 	memset(&sc, 0, sizeof(sc));
@@ -477,9 +576,11 @@ sync_full(struct mailstore_folder *f, unsigned flags,
 
 	/* Match the scan against the view. */
 	ms_htab_init(&vh, f->n);
-	for (size_t i = 0; i < f->n; i++)
-		ms_htab_add(&vh, f->msgs[i].base, strlen(f->msgs[i].base), i,
-		    view_key, f);
+	for (size_t i = 0; i < f->n; i++) {
+		const char *base = view_key(f, i);
+
+		ms_htab_add(&vh, base, strlen(base), i, view_key, f);
+	}
 	for (int pass = 0; pass < 2; pass++) {
 		size_t found = 0, live = 0;
 
@@ -515,7 +616,7 @@ sync_full(struct mailstore_folder *f, unsigned flags,
 			log_warning("%s", kw_error);
 	}
 
-	if (old_validity != 0 && f->idx.uidvalidity != old_validity &&
+	if (old_validity != 0 && f->pool->idx.uidvalidity != old_validity &&
 	    f->n > 0) {
 		/* The list was rebuilt: the whole view is void. */
 		out->uidvalidity_changed = true;
@@ -543,20 +644,8 @@ sync_full(struct mailstore_folder *f, unsigned flags,
 		}
 		m = &f->msgs[e->view];
 		m->expunged = false;
-		if (strcmp(m->name, e->name) != 0) {
-			unsigned oldf = m->flags & MAILSTORE_FLAGS_STORED;
-
-			if (oldf != e->flags || m->keywords != e->kw)
-				changed[e->view] = true;
-			free(m->name);
-			m->name = e->name;
-			e->name = NULL;
-			m->flags = e->flags | (m->flags & MAILSTORE_RECENT);
-			m->keywords = e->kw;
-			free(m->extra);
-			m->extra = e->extra;
-			e->extra = NULL;
-		}
+		if (!msg_same(f, m, e) && msg_update(f, m, e))
+			changed[e->view] = true;
 	}
 	if (!(flags & MAILSTORE_SYNC_KEEP_EXPUNGED))
 		drop_expunged(f, out, changed);
@@ -574,18 +663,17 @@ sync_full(struct mailstore_folder *f, unsigned flags,
 	for (size_t i = 0; i < n_fresh; i++) {
 		struct scan_ent *e = fresh[i];
 		struct mailstore_msg *m = &f->msgs[f->n++];
+		struct ms_rec *r;
 
 		memset(m, 0, sizeof(*m));
 		m->uid = e->uid;
-		m->flags = e->flags;
-		m->keywords = e->kw;
-		m->base = xmemdup0(e->name + 4, e->baselen);
-		m->name = e->name;
-		e->name = NULL;
-		m->extra = e->extra;
-		e->extra = NULL;
-		m->size = ms_base_size(m->base, e->baselen);
-		m->vsize = e->vsize;
+		m->ms_rec = ms_pool_intern(f->pool, e->name + 4, e->baselen);
+		(void)msg_update(f, m, e);
+		r = MS_REC(f, m);
+		if (r->size == 0)
+			r->size = ms_base_size(r->base, e->baselen);
+		if (r->vsize == 0)
+			r->vsize = e->vsize;
 		if (e->in_new && !(f->open_flags & MAILSTORE_OPEN_READONLY))
 			move_to_cur(f, m);
 	}
@@ -638,15 +726,27 @@ mailstore_folder_sync(struct mailstore_folder *f, unsigned flags,
 	quick = f->have_times && ts_equal(&st_new.st_mtim, &f->new_mtime) &&
 	    ts_equal(&st_cur.st_mtim, &f->cur_mtime) &&
 	    st_new.st_mtim.tv_sec + 2 < now.tv_sec &&
-	    st_cur.st_mtim.tv_sec + 2 < now.tv_sec && f->idx.loaded &&
+	    st_cur.st_mtim.tv_sec + 2 < now.tv_sec && f->idx_seen &&
 	    stat_sub(f->path, MS_UIDLIST, &st_idx) &&
-	    st_idx.st_ino == f->idx.ino && st_idx.st_size == f->idx.size &&
-	    ts_equal(&st_idx.st_mtim, &f->idx.mtime);
+	    st_idx.st_ino == f->idx_ino && st_idx.st_size == f->idx_size &&
+	    ts_equal(&st_idx.st_mtim, &f->idx_mtime);
 	if (quick) {
 		if (!(flags & MAILSTORE_SYNC_KEEP_EXPUNGED))
 			drop_expunged(f, out, NULL);
 	} else {
 		rc = sync_full(f, flags, out, error_r);
+		if (rc == 0) {
+			/* The shared list as this view has seen it. */
+			const struct ms_idx *x = &f->pool->idx;
+
+			f->uidvalidity = x->uidvalidity;
+			f->nextuid = x->nextuid;
+			f->idx_seen = x->loaded;
+			f->idx_dev = x->dev;
+			f->idx_ino = x->ino;
+			f->idx_size = x->size;
+			f->idx_mtime = x->mtime;
+		}
 		/* Our own renames changed the times: read them again. */
 		if (rc == 0 && stat_sub(f->path, "new", &st_new) &&
 		    stat_sub(f->path, "cur", &st_cur)) {
@@ -698,7 +798,7 @@ mailstore_folder_open(struct mailstore *s, const char *name, unsigned flags,
 	buf_release(&p);
 	f->open_flags = flags;
 	f->session_lock_fd = -1;
-	ms_idx_init(&f->idx);
+	f->pool = ms_pool_get(f->path);
 	if (mailstore_folder_sync(f, 0, NULL, error_r) < 0) {
 		int err = errno;
 
@@ -722,22 +822,25 @@ mailstore_folder_close(struct mailstore_folder *f)
 		uint64_t *vs = xcalloc(f->n + 1, sizeof(uint64_t));
 		size_t k = 0;
 
-		for (size_t i = 0; i < f->n; i++)
-			if (f->msgs[i].vsize > 0 && !f->msgs[i].expunged) {
-				bases[k] = f->msgs[i].base;
-				vs[k++] = f->msgs[i].vsize;
+		for (size_t i = 0; i < f->n; i++) {
+			struct ms_rec *r = MS_REC(f, &f->msgs[i]);
+
+			if (r->vsize > 0 && !f->msgs[i].expunged) {
+				bases[k] = r->base;
+				vs[k++] = r->vsize;
 			}
+		}
 		/* Only entries already listed are updated (same UIDs). */
-		if (k > 0 && ms_idx_assign(f->path, bases, vs, k, false, NULL,
-		    NULL, &error) < 0)
+		if (k > 0 && ms_idx_assign(mailstore_root(f->s), f->path,
+		    bases, vs, k, false, NULL, NULL, &error) < 0)
 			log_warning("%s", error);
 		free(bases);
 		free(vs);
 	}
 	for (size_t i = 0; i < f->n; i++)
-		msg_free(&f->msgs[i]);
+		msg_free(f, &f->msgs[i]);
 	free(f->msgs);
-	ms_idx_release(&f->idx);
+	ms_pool_put(f->pool);
 	ms_kw_release(f->keywords);
 	if (f->session_lock_fd >= 0)
 		close(f->session_lock_fd);
@@ -816,19 +919,22 @@ void
 mailstore_msg_path(const struct mailstore_folder *f, size_t i,
     struct buf *out)
 {
-	(void)buf_printf(out, "%s/%s", f->path, mailstore_folder_msg(f,
-	    i)->name);
+	(void)buf_printf(out, "%s/", f->path);
+	ms_msg_name(f, mailstore_folder_msg(f, i), out);
 }
 
 /*
- * Find message I again after its file name changed under us (another
- * session renamed it).  Returns 0 when found (m->name updated), 1 when it
- * is gone (marked expunged), -1 on error.
+ * Find message I again when its file is not under the name ms_msg_name
+ * builds: another session renamed it, or another program wrote a name
+ * of its own (letters unsorted or unknown).  Returns 0 when found (the
+ * view then builds the name on disk), 1 when it is gone (marked
+ * expunged), -1 on error.
  */
 static int
 relocate(struct mailstore_folder *f, size_t i, const char **error_r)
 {
 	struct mailstore_msg *m = &f->msgs[i];
+	const struct ms_rec *r = MS_REC(f, m);
 	struct scan sc;
 	long pos;
 
@@ -837,20 +943,13 @@ relocate(struct mailstore_folder *f, size_t i, const char **error_r)
 		scan_release(&sc);
 		return -1;
 	}
-	pos = scan_find(&sc, m->base, strlen(m->base));
+	pos = scan_find(&sc, r->base, strlen(r->base));
 	if (pos < 0) {
 		scan_release(&sc);
 		m->expunged = true;
 		return 1;
 	}
-	free(m->name);
-	m->name = sc.e[pos].name;
-	sc.e[pos].name = NULL;
-	m->flags = sc.e[pos].flags | (m->flags & MAILSTORE_RECENT);
-	m->keywords = sc.e[pos].kw;
-	free(m->extra);
-	m->extra = sc.e[pos].extra;
-	sc.e[pos].extra = NULL;
+	(void)msg_update(f, m, &sc.e[pos]);
 	scan_release(&sc);
 	return 0;
 }
@@ -934,6 +1033,7 @@ static int
 msg_stat(struct mailstore_folder *f, size_t i, const char **error_r)
 {
 	struct mailstore_msg *m = &f->msgs[i];
+	struct ms_rec *r;
 	struct stat st;
 	int fd, rc;
 
@@ -944,8 +1044,9 @@ msg_stat(struct mailstore_folder *f, size_t i, const char **error_r)
 	close(fd);
 	if (rc < 0)
 		return ms_fail(error_r, errno, "stat message", f->name);
-	m->size = (uint64_t)st.st_size;
-	m->mtime = st.st_mtim.tv_sec;
+	r = MS_REC(f, m);
+	r->size = (uint64_t)st.st_size;
+	r->mtime = st.st_mtim.tv_sec;
 	return 0;
 }
 
@@ -957,9 +1058,10 @@ mailstore_msg_size(struct mailstore_folder *f, size_t i, uint64_t *size_r,
 
 	if (i >= f->n)
 		log_panic("mailstore_msg_size: index %zu of %zu", i, f->n);
-	if (f->msgs[i].size == 0 && (rc = msg_stat(f, i, error_r)) != 0)
+	if (MS_REC(f, &f->msgs[i])->size == 0 &&
+	    (rc = msg_stat(f, i, error_r)) != 0)
 		return rc;
-	*size_r = f->msgs[i].size;
+	*size_r = MS_REC(f, &f->msgs[i])->size;
 	return 0;
 }
 
@@ -971,9 +1073,10 @@ mailstore_msg_date(struct mailstore_folder *f, size_t i, time_t *date_r,
 
 	if (i >= f->n)
 		log_panic("mailstore_msg_date: index %zu of %zu", i, f->n);
-	if (f->msgs[i].mtime == 0 && (rc = msg_stat(f, i, error_r)) != 0)
+	if (MS_REC(f, &f->msgs[i])->mtime == 0 &&
+	    (rc = msg_stat(f, i, error_r)) != 0)
 		return rc;
-	*date_r = f->msgs[i].mtime;
+	*date_r = (time_t)MS_REC(f, &f->msgs[i])->mtime;
 	return 0;
 }
 
@@ -990,8 +1093,8 @@ mailstore_msg_vsize(struct mailstore_folder *f, size_t i, uint64_t *vsize_r,
 	if (i >= f->n)
 		log_panic("mailstore_msg_vsize: index %zu of %zu", i, f->n);
 	m = &f->msgs[i];
-	if (m->vsize > 0) {
-		*vsize_r = m->vsize;
+	if (MS_REC(f, m)->vsize > 0) {
+		*vsize_r = MS_REC(f, m)->vsize;
 		return 0;
 	}
 	rc = mailstore_msg_open(f, i, &fd, error_r);
@@ -1019,7 +1122,7 @@ mailstore_msg_vsize(struct mailstore_folder *f, size_t i, uint64_t *vsize_r,
 	close(fd);
 	*vsize_r = total;
 	if (total > 0) {
-		m->vsize = total;
+		MS_REC(f, m)->vsize = total;
 		f->vsize_dirty = true;
 	}
 	return 0;
@@ -1030,7 +1133,7 @@ mailstore_msg_set_flags(struct mailstore_folder *f, size_t i,
     unsigned flags, uint32_t keywords, const char **error_r)
 {
 	struct mailstore_msg *m;
-	struct buf letters, to, from, full;
+	struct buf letters, from, full;
 	int rc;
 
 	if (i >= f->n)
@@ -1042,7 +1145,7 @@ mailstore_msg_set_flags(struct mailstore_folder *f, size_t i,
 	if (m->expunged)
 		return 1;
 	if ((m->flags & MAILSTORE_FLAGS_STORED) == flags &&
-	    m->keywords == keywords && strncmp(m->name, "cur/", 4) == 0)
+	    m->keywords == keywords && !(m->ms_bits & MS_MSG_NEW))
 		return 0;
 	if (f->open_flags & MAILSTORE_OPEN_READONLY) {
 		*error_r = err_fmt("folder is read-only");
@@ -1050,33 +1153,26 @@ mailstore_msg_set_flags(struct mailstore_folder *f, size_t i,
 		return -1;
 	}
 	buf_init(&letters, 0);
-	buf_init(&to, 0);
 	buf_init(&from, 0);
 	buf_init(&full, 0);
-	mailstore_flags_to_letters(flags, keywords, &letters);
-	if (m->extra != NULL) {
-		/* Keep letters we do not know, in sorted order. */
-		bool have[128] = { false };
-
-		for (const char *q = letters.data; *q; q++)
-			have[(unsigned char)*q & 127] = true;
-		for (const char *q = m->extra; *q; q++)
-			have[(unsigned char)*q & 127] = true;
-		buf_reset(&letters);
-		for (int c = 33; c < 127; c++)
-			if (have[c])
-				(void)buf_append_char(&letters, (char)c);
-	}
-	(void)buf_printf(&to, "cur/%s:2,%s", m->base, letters.data);
-	(void)buf_printf(&full, "%s/%s", f->path, to.data);
 	for (int tries = 0; tries < 3; tries++) {
+		struct ms_rec *r = MS_REC(f, m);
+
+		/* Letters we do not know are kept, in sorted order (and
+		 * relocate may have found new ones). */
+		buf_reset(&letters);
+		ms_letters(flags, keywords, r->extra, &letters);
+		buf_reset(&full);
+		(void)buf_printf(&full, "%s/cur/%s:2,%s", f->path, r->base,
+		    letters.data);
 		buf_reset(&from);
-		(void)buf_printf(&from, "%s/%s", f->path, m->name);
+		mailstore_msg_path(f, i, &from);
 		if (rename(from.data, full.data) == 0) {
-			free(m->name);
-			m->name = buf_detach(&to, NULL);
-			m->flags = flags | (m->flags & MAILSTORE_RECENT);
+			m->flags = (uint8_t)(flags |
+			    (m->flags & MAILSTORE_RECENT));
 			m->keywords = keywords;
+			m->ms_bits &= (uint8_t)~(MS_MSG_NEW | MS_MSG_ODD);
+			ms_rec_set(&r->odd, NULL, 0);
 			rc = 0;
 			goto out;
 		}
@@ -1093,7 +1189,6 @@ mailstore_msg_set_flags(struct mailstore_folder *f, size_t i,
 	rc = -1;
 out:
 	buf_release(&letters);
-	buf_release(&to);
 	buf_release(&from);
 	buf_release(&full);
 	return rc;

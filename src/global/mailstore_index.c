@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -28,6 +29,7 @@
 #include "buf.h"
 #include "err.h"
 #include "file.h"
+#include "log.h"
 #include "mem.h"
 #include "parse.h"
 #include "str.h"
@@ -172,7 +174,13 @@ idx_key(const void *ctx, size_t pos)
 {
 	const struct ms_idx *x = ctx;
 
-	return x->e[pos].base;
+	return x->strs + x->e[pos].off;
+}
+
+const char *
+ms_idx_base(const struct ms_idx *x, size_t i)
+{
+	return x->strs + x->e[i].off;
 }
 
 void
@@ -184,9 +192,8 @@ ms_idx_init(struct ms_idx *x)
 static void
 idx_clear(struct ms_idx *x)
 {
-	for (size_t i = 0; i < x->n; i++)
-		free(x->e[i].base);
 	x->n = 0;
+	x->strs_len = 0;
 	ms_htab_release(&x->h);
 	x->loaded = false;
 	/* uidvalidity stays: a rebuilt list must get a different one. */
@@ -200,6 +207,9 @@ ms_idx_release(struct ms_idx *x)
 	free(x->e);
 	x->e = NULL;
 	x->cap = 0;
+	free(x->strs);
+	x->strs = NULL;
+	x->strs_cap = 0;
 }
 
 static void
@@ -210,10 +220,24 @@ idx_push(struct ms_idx *x, uint32_t uid, uint64_t vsize, const char *base,
 		x->cap = x->cap ? x->cap * 2 : 64;
 		x->e = xreallocarray(x->e, x->cap, sizeof(x->e[0]));
 	}
+	/* Offsets are 32-bit: the list is at most MS_UIDLIST_MAX bytes. */
+	if (len + 1 > UINT32_MAX - x->strs_len)
+		log_panic("ms_idx: too many names");
+	if (x->strs_len + len + 1 > x->strs_cap) {
+		size_t cap = x->strs_cap ? x->strs_cap : 4096;
+
+		while (cap < x->strs_len + len + 1)
+			cap *= 2;
+		x->strs = xrealloc(x->strs, cap);
+		x->strs_cap = cap;
+	}
+	memcpy(x->strs + x->strs_len, base, len);
+	x->strs[x->strs_len + len] = '\0';
 	x->e[x->n].uid = uid;
+	x->e[x->n].off = (uint32_t)x->strs_len;
 	x->e[x->n].vsize = vsize;
-	x->e[x->n].base = xmemdup0(base, len);
-	ms_htab_add(&x->h, x->e[x->n].base, len, x->n, idx_key, x);
+	x->strs_len += len + 1;
+	ms_htab_add(&x->h, x->strs + x->e[x->n].off, len, x->n, idx_key, x);
 	x->n++;
 }
 
@@ -235,29 +259,82 @@ ms_idx_append(struct ms_idx *x, const char *base, size_t len)
 void
 ms_idx_filter(struct ms_idx *x, const bool *keep)
 {
-	size_t j = 0;
+	size_t j = 0, len = 0;
 
+	/* Entries are in string order too: move the kept names down. */
 	for (size_t i = 0; i < x->n; i++) {
-		if (keep[i])
-			x->e[j++] = x->e[i];
-		else
-			free(x->e[i].base);
+		size_t blen;
+
+		if (!keep[i])
+			continue;
+		blen = strlen(x->strs + x->e[i].off) + 1;
+		memmove(x->strs + len, x->strs + x->e[i].off, blen);
+		x->e[j] = x->e[i];
+		x->e[j++].off = (uint32_t)len;
+		len += blen;
 	}
 	x->n = j;
+	x->strs_len = len;
 	ms_htab_release(&x->h);
 	ms_htab_init(&x->h, x->n);
 	for (size_t i = 0; i < x->n; i++)
-		ms_htab_add(&x->h, x->e[i].base, strlen(x->e[i].base), i,
-		    idx_key, x);
+		ms_htab_add(&x->h, x->strs + x->e[i].off,
+		    strlen(x->strs + x->e[i].off), i, idx_key, x);
 }
 
+static int field_u64(const char *p, size_t len, uint64_t max, uint64_t *out);
+
 uint32_t
-ms_new_uidvalidity(uint32_t old)
+ms_new_uidvalidity(const char *root, uint32_t old)
 {
 	uint32_t v = (uint32_t)time(NULL);
+	struct buf p;
+	char text[32];
+	uint64_t last = 0;
+	ssize_t r;
+	int fd, len;
 
 	if (v <= old)
 		v = old + 1;
+	buf_init(&p, 0);
+	(void)buf_printf(&p, "%s/%s", root, MS_UIDVALIDITY);
+	/*
+	 * Its own flock, not ROOT/ulak-lock: that is INBOX's, which the
+	 * caller may hold.  Rewritten in place: a damaged file only loses
+	 * the "last + 1" (the time still counts).
+	 */
+	fd = open(p.data, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		log_warning("open %s: %s", p.data, strerror(errno));
+		goto out;
+	}
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			log_warning("lock %s: %s", p.data, strerror(errno));
+			goto out;
+		}
+	do
+		r = pread(fd, text, sizeof(text) - 1, 0);
+	while (r < 0 && errno == EINTR);
+	if (r > 0) {
+		char *nl = memchr(text, '\n', (size_t)r);
+
+		if (nl == NULL || field_u64(text, (size_t)(nl - text),
+		    UINT32_MAX, &last) < 0) {
+			log_warning("%s: damaged; rewriting it", p.data);
+			last = 0;
+		}
+	}
+	if (last >= v)
+		v = last + 1 > UINT32_MAX ? 1 : (uint32_t)(last + 1);
+	len = snprintf(text, sizeof(text), "%lu\n", (unsigned long)v);
+	if (pwrite(fd, text, (size_t)len, 0) != len ||
+	    ftruncate(fd, len) < 0)
+		log_warning("write %s: %s", p.data, strerror(errno));
+out:
+	if (fd >= 0)
+		close(fd);	/* releases the flock */
+	buf_release(&p);
 	if (v == 0)
 		v = 1;
 	return v;
@@ -463,10 +540,11 @@ ms_idx_write(struct ms_idx *x, const char *dir, const char **error_r)
 		if (x->e[i].vsize > 0)
 			(void)buf_printf(&text, "%lu W%llu :%s\n",
 			    (unsigned long)x->e[i].uid,
-			    (unsigned long long)x->e[i].vsize, x->e[i].base);
+			    (unsigned long long)x->e[i].vsize,
+			    ms_idx_base(x, i));
 		else
 			(void)buf_printf(&text, "%lu :%s\n",
-			    (unsigned long)x->e[i].uid, x->e[i].base);
+			    (unsigned long)x->e[i].uid, ms_idx_base(x, i));
 	}
 	(void)buf_printf(&p, "%s/%s", dir, MS_UIDLIST);
 	rc = file_write_atomic(p.data, text.data, text.len, 0600, error_r);
@@ -485,9 +563,9 @@ ms_idx_write(struct ms_idx *x, const char *dir, const char **error_r)
 }
 
 int
-ms_idx_assign(const char *dir, char *const *bases, const uint64_t *vsizes,
-    size_t n, bool add, uint32_t *uids_r, uint32_t *uidvalidity_r,
-    const char **error_r)
+ms_idx_assign(const char *root, const char *dir, char *const *bases,
+    const uint64_t *vsizes, size_t n, bool add, uint32_t *uids_r,
+    uint32_t *uidvalidity_r, const char **error_r)
 {
 	struct ms_idx x;
 	bool damaged, changed = false;
@@ -506,7 +584,7 @@ ms_idx_assign(const char *dir, char *const *bases, const uint64_t *vsizes,
 	}
 	if (rc <= 0) {
 		/* Missing or damaged: a new list.  Old UIDs are void. */
-		x.uidvalidity = ms_new_uidvalidity(x.uidvalidity);
+		x.uidvalidity = ms_new_uidvalidity(root, x.uidvalidity);
 		x.nextuid = 1;
 		ms_htab_init(&x.h, n);
 		changed = true;

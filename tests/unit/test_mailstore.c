@@ -19,6 +19,7 @@
 #include "file.h"
 #include "log.h"
 #include "mailstore.h"
+#include "mailstore_private.h"
 #include "str.h"
 
 static char tmpdir[64];
@@ -375,7 +376,8 @@ test_expunge_and_sizes(void **state)
 	/* The virtual size was kept in the list for the next session. */
 	f = mailstore_folder_open(s, "INBOX", 0, &error);
 	assert_non_null(f);
-	assert_int_equal(mailstore_folder_msg(f, 0)->vsize, 11);
+	assert_int_equal(MS_REC(f, mailstore_folder_msg(f, 0))->vsize,
+	    11);
 	mailstore_folder_close(f);
 	buf_release(&b);
 	mailstore_close(s);
@@ -425,7 +427,8 @@ test_index_rebuild(void **state)
 	assert_int_equal(mailstore_folder_uidvalidity(f), 5);
 	assert_int_equal(mailstore_folder_msg(f, 0)->uid, 3);
 	assert_int_equal(mailstore_folder_msg(f, 1)->uid, 7);
-	assert_int_equal(mailstore_folder_msg(f, 1)->vsize, 12);
+	assert_int_equal(MS_REC(f, mailstore_folder_msg(f, 1))->vsize,
+	    12);
 	assert_int_equal(mailstore_folder_uidnext(f), 10);
 	deliver(root, "4001.M1P1Q1.host", "3\n");
 	assert_int_equal(mailstore_folder_sync(f, 0, &sync, &error), 0);
@@ -778,6 +781,130 @@ test_trylock(void **state)
 	mailstore_close(s);
 }
 
+/*
+ * Names another program wrote: letters out of order and unknown ones,
+ * flag letters on a file in new/.  Such a message opens and reads (the
+ * name on disk is kept in the shared record), is never taken for
+ * expunged, and a view that has an older name finds it again.
+ */
+static void
+test_odd_names(void **state)
+{
+	struct mailstore *s;
+	struct mailstore_folder *f, *g;
+	struct mailstore_sync sync;
+	struct buf b;
+	const char *error;
+	char path[256];
+	uint64_t size;
+	time_t date;
+
+	s = mailstore_open(root, &error);
+	assert_non_null(s);
+	snprintf(path, sizeof(path), "%s/cur/3000.M1P1Q1.host:2,SR", root);
+	assert_int_equal(file_write_atomic(path, "one\n", 4, 0600, &error),
+	    0);
+	snprintf(path, sizeof(path), "%s/cur/3000.M2P1Q1.host:2,SX1Rb", root);
+	assert_int_equal(file_write_atomic(path, "two\n", 4, 0600, &error),
+	    0);
+	snprintf(path, sizeof(path), "%s/new/3000.M3P1Q1.host:2,S", root);
+	assert_int_equal(file_write_atomic(path, "three\n", 6, 0600, &error),
+	    0);
+	f = mailstore_folder_open(s, "INBOX", MAILSTORE_OPEN_READONLY, &error);
+	assert_non_null(f);
+	g = mailstore_folder_open(s, "INBOX", 0, &error);
+	assert_non_null(g);
+	assert_int_equal(mailstore_folder_count(f), 3);
+	assert_int_equal(mailstore_folder_msg(f, 0)->flags, MAILSTORE_SEEN |
+	    MAILSTORE_ANSWERED);
+	assert_int_equal(mailstore_folder_msg(f, 1)->flags, MAILSTORE_SEEN |
+	    MAILSTORE_ANSWERED);
+	assert_int_equal(mailstore_folder_msg(f, 1)->keywords, 2);
+	buf_init(&b, 0);
+	for (size_t i = 0; i < 3; i++) {
+		buf_reset(&b);
+		assert_int_equal(mailstore_msg_read(f, i, &b, &error), 0);
+		assert_false(mailstore_folder_msg(f, i)->expunged);
+		assert_int_equal(mailstore_msg_size(f, i, &size, &error), 0);
+		assert_int_equal(size, b.len);
+		assert_int_equal(mailstore_msg_date(f, i, &date, &error), 0);
+		assert_true(date > 0);
+	}
+	assert_string_equal(b.data, "three\n");
+	buf_reset(&b);
+	mailstore_msg_path(f, 1, &b);
+	assert_string_equal(b.data + strlen(root),
+	    "/cur/3000.M2P1Q1.host:2,SX1Rb");
+
+	/* g renames into the store's form, unknown letters kept sorted. */
+	assert_int_equal(mailstore_msg_set_flags(g, 1, MAILSTORE_FLAGGED, 2,
+	    &error), 0);
+	snprintf(path, sizeof(path), "%s/cur/3000.M2P1Q1.host:2,1FXb", root);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(mailstore_msg_set_flags(g, 0, MAILSTORE_SEEN |
+	    MAILSTORE_ANSWERED | MAILSTORE_FLAGGED, 0, &error), 0);
+	snprintf(path, sizeof(path), "%s/cur/3000.M1P1Q1.host:2,FRS", root);
+	assert_int_equal(access(path, F_OK), 0);
+
+	/* f still has the old names: it finds the files again (relocate)
+	 * and does not call them expunged. */
+	for (size_t i = 0; i < 2; i++) {
+		buf_reset(&b);
+		assert_int_equal(mailstore_msg_read(f, i, &b, &error), 0);
+		assert_false(mailstore_folder_msg(f, i)->expunged);
+	}
+	assert_string_equal(b.data, "two\n");
+	assert_int_equal(mailstore_folder_msg(f, 1)->flags,
+	    MAILSTORE_FLAGGED);
+	assert_int_equal(mailstore_folder_sync(f, 0, &sync, &error), 0);
+	assert_int_equal(sync.n_expunged, 0);
+	assert_int_equal(mailstore_folder_count(f), 3);
+	mailstore_sync_release(&sync);
+	assert_int_equal(mailstore_folder_msg(f, 0)->flags, MAILSTORE_SEEN |
+	    MAILSTORE_ANSWERED | MAILSTORE_FLAGGED);
+	buf_release(&b);
+	mailstore_folder_close(g);
+	mailstore_folder_close(f);
+	mailstore_close(s);
+}
+
+/*
+ * RFC 3501 2.3.1.1: a folder deleted and created again gets a new
+ * UIDVALIDITY, even within one second.
+ */
+static void
+test_uidvalidity_recreate(void **state)
+{
+	struct mailstore *s;
+	struct mailstore_status st;
+	const char *error;
+	uint32_t last = 0;
+	char path[256];
+
+	s = mailstore_open(root, &error);
+	assert_non_null(s);
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(mailstore_folder_create(s, "Tmp", &error), 0);
+		if (i % 2 == 0)
+			assert_int_equal(mailstore_folder_status(s, "Tmp", &st,
+			    &error), 0);
+		else
+			assert_int_equal(mailstore_append(s, "Tmp", "x\r\n",
+			    3, 0, NULL, 0, &st.uidvalidity, NULL, &error), 0);
+		assert_true(st.uidvalidity > last);
+		last = st.uidvalidity;
+		assert_int_equal(mailstore_folder_delete(s, "Tmp", &error), 0);
+	}
+	snprintf(path, sizeof(path), "%s/ulak-uidvalidity", root);
+	assert_int_equal(access(path, F_OK), 0);
+	/* A damaged file costs only the "last + 1". */
+	assert_int_equal(file_write_atomic(path, "junk", 4, 0600, &error), 0);
+	assert_int_equal(mailstore_folder_create(s, "Tmp", &error), 0);
+	assert_int_equal(mailstore_folder_status(s, "Tmp", &st, &error), 0);
+	assert_true(st.uidvalidity > 0);
+	mailstore_close(s);
+}
+
 int
 main(void)
 {
@@ -800,6 +927,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_append_copy_move, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_trylock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_odd_names, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_uidvalidity_recreate,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
