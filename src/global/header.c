@@ -258,8 +258,10 @@ header_parse_message(const char *msg, size_t len, size_t max_size,
 {
 	struct header_parser *p = header_parser_new(max_size);
 	const struct header_field *f;
+	struct header_field span;
 	enum header_result r = HEADER_MORE;
-	size_t i = 0, eol, next;
+	size_t i = 0, eol, next, start = 0;
+	bool pending = false;
 	int ret = 0;
 
 	*body_offset_r = len;
@@ -269,8 +271,15 @@ header_parse_message(const char *msg, size_t len, size_t max_size,
 		eol = nl != NULL ? (size_t)(nl - msg) : len;
 		next = nl != NULL ? eol + 1 : len;
 		r = header_parser_feed(p, msg + i, eol - i, &f, error_r);
-		if (f != NULL && (ret = cb(ctx, f)) != 0)
-			break;
+		if (f != NULL) {
+			/* It began at START and ends where this line begins. */
+			span = *f;
+			span.offset = start;
+			span.length = i - start;
+			if ((ret = cb(ctx, &span)) != 0)
+				break;
+			pending = false;
+		}
 		if (r == HEADER_ERROR) {
 			ret = -1;
 			break;
@@ -283,15 +292,41 @@ header_parse_message(const char *msg, size_t len, size_t max_size,
 			*body_offset_r = i;
 			break;
 		}
+		/* A line that completed nothing and found nothing pending
+		 * begins the first field; one that completed a field begins
+		 * the next. */
+		if (!pending) {
+			start = i;
+			pending = true;
+		}
 		i = next;
 	}
 	if (ret == 0 && r == HEADER_MORE) {
 		header_parser_finish(p, &f);
-		if (f != NULL)
-			ret = cb(ctx, f);
+		if (f != NULL) {
+			span = *f;
+			span.offset = start;
+			span.length = len - start;
+			ret = cb(ctx, &span);
+		}
 	}
 	header_parser_free(p);
 	return ret;
+}
+
+bool
+header_authserv_id_is(const char *value, size_t len, const char *id)
+{
+	size_t i = 0, n = 0, idl = strlen(id);
+
+	while (i < len && (value[i] == ' ' || value[i] == '\t' ||
+	    value[i] == '\r' || value[i] == '\n'))
+		i++;
+	while (i + n < len && value[i + n] != ';' && value[i + n] != ' ' &&
+	    value[i + n] != '\t' && value[i + n] != '\r' &&
+	    value[i + n] != '\n')
+		n++;
+	return n == idl && n > 0 && str_ncasecmp(value + i, id, idl) == 0;
 }
 
 /*

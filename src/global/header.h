@@ -41,6 +41,13 @@ struct header_field {
 	bool has_8bit;		/* some byte >= 0x80 (RFC 6532, or raw 8-bit) */
 	bool has_nul;		/* a NUL byte in the value */
 	bool obs_space;		/* white space before the colon (RFC 5322 4.5.x) */
+	/*
+	 * From header_parse_message only (0 from the incremental parser):
+	 * where the field lies in the message, from its name to the end of
+	 * its last line, line end included, so that a caller can cut it out.
+	 */
+	size_t offset;
+	size_t length;
 };
 
 enum header_result {
@@ -111,6 +118,14 @@ typedef int header_field_cb(void *ctx, const struct header_field *field);
 int header_parse_message(const char *msg, size_t len, size_t max_size,
     header_field_cb *cb, void *ctx, size_t *body_offset_r,
     const char **error_r);
+
+/*
+ * True when the Authentication-Results value VALUE[0..LEN) names ID as its
+ * authserv-id (RFC 8601 2.2: the first token, up to ";" or white space;
+ * ASCII case ignored).  smtpd removes fields that claim to be its own
+ * (RFC 8601 5).
+ */
+bool header_authserv_id_is(const char *value, size_t len, const char *id);
 
 /*
  * Decode the RFC 2047 encoded-words ("=?charset?B|Q?text?=") in S[0..LEN)

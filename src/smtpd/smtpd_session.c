@@ -39,6 +39,7 @@
 #include "dns.h"
 #include "smtpd_dnsfact.h"
 #include "err.h"
+#include "header.h"
 #include "log.h"
 #include "mem.h"
 #include "netserver.h"
@@ -800,85 +801,45 @@ data_check(struct session *s)
 
 /* ---- End-of-data checks: DKIM, SPF (for the record), DMARC ---- */
 
-/* One header field of the held message: [start, end) with its line end. */
-struct hfield {
-	size_t start, end, colon;
+
+/* header_parse_message callbacks for the held message. */
+static int
+collect_from(void *ctx, const struct header_field *f)
+{
+	if (header_field_is(f, "From"))
+		strlist_add((struct strlist *)ctx, f->value);
+	return 0;
+}
+
+/*
+ * RFC 8601 5: Authentication-Results fields that claim to come from us
+ * (their authserv-id is $myhostname) were forged upstream.
+ */
+struct forged {
+	const char *host;
+	struct forged_span {
+		size_t offset, length;
+	} *at;
+	size_t n, cap;
 };
 
-/*
- * The header fields of P[0..LEN) (RFC 5322 2.2; a line that is neither a
- * field nor a continuation ends the header, as in cleanup).  Returns the
- * number found (at most MAX).
- */
-static size_t
-header_fields(const char *p, size_t len, struct hfield *f, size_t max)
+static int
+collect_forged(void *ctx, const struct header_field *f)
 {
-	size_t pos = 0, n = 0;
+	struct forged *fo = ctx;
 
-	while (pos < len) {
-		const char *nl = memchr(p + pos, '\n', len - pos);
-		size_t end = nl != NULL ? (size_t)(nl - p) + 1 : len;
-		size_t ll = end - pos;
-		const char *colon;
-
-		if (ll > 0 && p[end - 1] == '\n')
-			ll--;
-		if (ll > 0 && p[pos + ll - 1] == '\r')
-			ll--;
-		if (ll == 0)
-			break;
-		if (p[pos] == ' ' || p[pos] == '\t') {
-			if (n == 0)
-				break;
-			f[n - 1].end = end;
-			pos = end;
-			continue;
-		}
-		colon = memchr(p + pos, ':', ll);
-		if (colon == NULL || colon == p + pos || n == max)
-			break;
-		for (const char *q = p + pos; q < colon; q++)
-			if (*q <= ' ' || *q > '~')
-				return n;
-		f[n].start = pos;
-		f[n].colon = (size_t)(colon - p);
-		f[n].end = end;
-		n++;
-		pos = end;
+	if (!header_field_is(f, "Authentication-Results") ||
+	    !header_authserv_id_is(f->value, f->value_len, fo->host))
+		return 0;
+	if (fo->n == fo->cap) {
+		fo->cap = fo->cap > 0 ? fo->cap * 2 : 4;
+		fo->at = xreallocarray(fo->at, fo->cap, sizeof(*fo->at));
 	}
-	return n;
+	fo->at[fo->n].offset = f->offset;
+	fo->at[fo->n].length = f->length;
+	fo->n++;
+	return 0;
 }
-
-static bool
-field_is(const char *p, const struct hfield *f, const char *name)
-{
-	size_t nl = strlen(name);
-
-	return f->colon - f->start == nl &&
-	    str_ncasecmp(p + f->start, name, nl) == 0;
-}
-
-/*
- * RFC 8601 5: an Authentication-Results field that claims to come from
- * us (its authserv-id is $myhostname) was forged upstream.
- */
-static bool
-forged_auth_results(const char *p, const struct hfield *f, const char *host)
-{
-	size_t i = f->colon + 1, hl = strlen(host), n = 0;
-
-	if (!field_is(p, f, "Authentication-Results"))
-		return false;
-	while (i < f->end && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' ||
-	    p[i] == '\n'))
-		i++;
-	while (i + n < f->end && p[i + n] != ';' && p[i + n] != ' ' &&
-	    p[i + n] != '\t' && p[i + n] != '\r' && p[i + n] != '\n')
-		n++;
-	return n == hl && str_ncasecmp(p + i, host, hl) == 0;
-}
-
-#define HEADER_FIELDS_MAX 2000
 
 static void auth_finish(struct session *s, struct dmarc_outcome *o);
 
@@ -900,10 +861,9 @@ auth_dmarc(struct session *s)
 	struct txn *t = s->txn;
 	struct dmarc_input in;
 	struct dmarc_outcome o;
-	struct hfield *f;
 	struct strlist from;
 	const char *p, *error;
-	size_t len, n;
+	size_t len, body;
 
 	if (t->dkim != NULL) {
 		size_t nr;
@@ -919,19 +879,11 @@ auth_dmarc(struct session *s)
 	}
 	len = evbuffer_get_length(t->chunk);
 	p = (const char *)evbuffer_pullup(t->chunk, -1);
-	f = xcalloc(HEADER_FIELDS_MAX, sizeof(*f));
-	n = header_fields(p, len, f, HEADER_FIELDS_MAX);
 	strlist_init(&from);
-	for (size_t i = 0; i < n; i++) {
-		if (!field_is(p, &f[i], "From"))
-			continue;
-		char *v = xmalloc(f[i].end - f[i].colon);
-
-		memcpy(v, p + f[i].colon + 1, f[i].end - f[i].colon - 1);
-		v[f[i].end - f[i].colon - 1] = '\0';
-		strlist_add_owned(&from, v);
-	}
-	free(f);
+	/* The header as cleanup will see it (header.h); no size limit:
+	 * message_size_limit bounds the held message. */
+	(void)header_parse_message(p, len, 0, collect_from, &from, &body,
+	    &error);
 	if (dmarc_from_domain((const char *const *)from.v, from.n,
 	    &t->from_domain, &error) < 0) {
 		strlist_release(&from);
@@ -1037,9 +989,9 @@ auth_finish(struct session *s, struct dmarc_outcome *o)
 	struct txn *t = s->txn;
 	struct buf hdr, part;
 	struct evbuffer *out, *all;
-	struct hfield *f;
-	const char *p, *hold = NULL;
-	size_t len, n, pos = 0, total;
+	struct forged forged = { 0 };
+	const char *p, *hold = NULL, *error;
+	size_t len, body, pos = 0, total;
 	int verb = t->end_verb;
 
 	s->busy &= ~BUSY_CHECK;
@@ -1081,7 +1033,6 @@ auth_finish(struct session *s, struct dmarc_outcome *o)
 	if (o != NULL && o->have_record && srv->dmarc_report &&
 	    t->from_domain != NULL) {
 		struct dmarc_input in;
-		const char *error;
 
 		memset(&in, 0, sizeof(in));
 		in.from_domain = t->from_domain;
@@ -1120,18 +1071,17 @@ auth_finish(struct session *s, struct dmarc_outcome *o)
 	evbuffer_add(all, hdr.data, hdr.len);
 	len = evbuffer_get_length(t->chunk);
 	p = (const char *)evbuffer_pullup(t->chunk, -1);
-	f = xcalloc(HEADER_FIELDS_MAX, sizeof(*f));
-	n = header_fields(p, len, f, HEADER_FIELDS_MAX);
-	for (size_t i = 0; i < n; i++) {
-		if (!forged_auth_results(p, &f[i], srv->myhostname))
-			continue;
-		evbuffer_add(all, p + pos, f[i].start - pos);
-		pos = f[i].end;
+	forged.host = srv->myhostname;
+	(void)header_parse_message(p, len, 0, collect_forged, &forged, &body,
+	    &error);
+	for (size_t i = 0; i < forged.n; i++) {
+		evbuffer_add(all, p + pos, forged.at[i].offset - pos);
+		pos = forged.at[i].offset + forged.at[i].length;
 		log_info("%s: removed an Authentication-Results: header with "
 		    "our authserv-id %s (RFC 8601 5)", t->queue_id,
 		    srv->myhostname);
 	}
-	free(f);
+	free(forged.at);
 	evbuffer_add(all, p + pos, len - pos);
 	evbuffer_drain(t->chunk, len);
 	total = evbuffer_get_length(all);

@@ -350,6 +350,78 @@ test_rfc2047(void **state)
 	buf_release(&b);
 }
 
+struct spans {
+	const char *msg;
+	char got[512];
+	size_t used;
+};
+
+/* Each field as "NAME=[offset,length)" plus the text it covers. */
+static int
+record_span(void *ctx, const struct header_field *f)
+{
+	struct spans *sp = ctx;
+	int n = snprintf(sp->got + sp->used, sizeof(sp->got) - sp->used,
+	    "%.*s@%zu+%zu{%.*s}", (int)f->name_len, f->name, f->offset,
+	    f->length, (int)f->length, sp->msg + f->offset);
+
+	assert_true(n > 0 && (size_t)n < sizeof(sp->got) - sp->used);
+	sp->used += (size_t)n;
+	/* The span starts with the field's name. */
+	assert_memory_equal(sp->msg + f->offset, f->name, f->name_len);
+	return 0;
+}
+
+static void
+test_offsets(void **state)
+{
+	static const struct {
+		const char *msg, *want;
+	} t[] = {
+		{ "A: 1\r\nB: 2\r\n\r\nbody",
+		  "A@0+6{A: 1\r\n}B@6+6{B: 2\r\n}" },
+		/* Continuation lines belong to their field. */
+		{ "A: 1\n  more\nB: 2\n\n",
+		  "A@0+12{A: 1\n  more\n}B@12+5{B: 2\n}" },
+		/* No separator, no final line end. */
+		{ "A: 1\nB: 2", "A@0+5{A: 1\n}B@5+4{B: 2}" },
+		/* A body line ends the header (Postfix's rule). */
+		{ "A: 1\nnot a header\nB: 2\n", "A@0+5{A: 1\n}" },
+		{ "\nA: 1\n", "" },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct spans sp = { .msg = t[i].msg };
+		const char *error;
+		size_t body;
+
+		assert_int_equal(header_parse_message(t[i].msg,
+		    strlen(t[i].msg), 0, record_span, &sp, &body, &error), 0);
+		sp.got[sp.used] = '\0';
+		assert_string_equal(sp.got, t[i].want);
+	}
+}
+
+static void
+test_authserv_id(void **state)
+{
+	static const char host[] = "mail.example.test";
+
+	assert_true(header_authserv_id_is(" mail.example.test; spf=pass",
+	    28, host));
+	assert_true(header_authserv_id_is("\n\tMAIL.Example.TEST;", 20,
+	    host));
+	assert_true(header_authserv_id_is(" mail.example.test 1; none", 26,
+	    host));
+	assert_false(header_authserv_id_is(" mail.example.test.evil; x", 26,
+	    host));
+	assert_false(header_authserv_id_is(" other.test; x", 14, host));
+	assert_false(header_authserv_id_is("", 0, host));
+	assert_false(header_authserv_id_is("   ", 3, host));
+	/* Only LEN bytes count. */
+	assert_false(header_authserv_id_is(" mail.example.test", 10, host));
+}
+
 int
 main(void)
 {
@@ -359,6 +431,8 @@ main(void)
 		cmocka_unit_test(test_large),
 		cmocka_unit_test(test_unfold),
 		cmocka_unit_test(test_rfc2047),
+		cmocka_unit_test(test_offsets),
+		cmocka_unit_test(test_authserv_id),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
