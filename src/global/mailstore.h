@@ -41,9 +41,12 @@
  * and errno set: ENOENT no such folder/message, EEXIST already exists,
  * EINVAL bad folder name, EPERM not allowed (e.g. deleting INBOX),
  * other values from the system call that failed.  Nothing here exits
- * except when memory runs out.  Not thread-safe: one struct mailstore per
- * thread.  Runs with the privileges of its caller (the mail user, or
- * mail_owner that owns the users' files).
+ * except when memory runs out.  Single-threaded: the open folders of a
+ * process share what they know of each folder's files (one record per
+ * message file, and the UID list; see mailstore_private.h), so the store
+ * must be used from one thread of a process only.  Runs with the
+ * privileges of its caller (the mail user, or mail_owner that owns the
+ * users' files).
  */
 #ifndef ULAK_MAILSTORE_H
 #define ULAK_MAILSTORE_H
