@@ -660,6 +660,7 @@ sync_full(struct mailstore_folder *f, unsigned flags,
 		f->cap = f->n + n_fresh + 16;
 		f->msgs = xreallocarray(f->msgs, f->cap, sizeof(f->msgs[0]));
 	}
+	ms_pool_reserve(f->pool, n_fresh);
 	for (size_t i = 0; i < n_fresh; i++) {
 		struct scan_ent *e = fresh[i];
 		struct mailstore_msg *m = &f->msgs[f->n++];

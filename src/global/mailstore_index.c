@@ -499,7 +499,22 @@ ms_idx_load(struct ms_idx *x, const char *dir, bool *damaged_r,
 		}
 	}
 	if (rc == 0) {
-		ms_htab_init(&x->h, (size_t)st.st_size / 40 + 16);
+		size_t lines = 0;
+
+		/* Arrays of the right size: the list may be shared by many
+		 * views for a long time (mailstore_pool.c). */
+		for (const char *q = text.data; (q = memchr(q, '\n',
+		    text.len - (size_t)(q - text.data))) != NULL; q++)
+			lines++;
+		if (lines > x->cap) {
+			x->cap = lines;
+			x->e = xreallocarray(x->e, x->cap, sizeof(x->e[0]));
+		}
+		if (text.len + 1 > x->strs_cap) {
+			x->strs_cap = text.len + 1;
+			x->strs = xrealloc(x->strs, x->strs_cap);
+		}
+		ms_htab_init(&x->h, lines + 16);
 		if (idx_parse(x, text.data, text.len) < 0) {
 			idx_clear(x);
 			*damaged_r = true;

@@ -159,6 +159,20 @@ slot_remove(struct ms_pool *p, uint32_t r)
 	}
 }
 
+void
+ms_pool_reserve(struct ms_pool *p, size_t more)
+{
+	size_t want = (size_t)p->n_rec + more;
+
+	/* Exact: a folder's records come in one bulk at its first sync. */
+	if (want <= p->cap_rec)
+		return;
+	if (want >= (UINT32_MAX >> 2))
+		log_panic("ms_pool: %s: too many messages", p->path);
+	p->cap_rec = (uint32_t)want;
+	p->rec = xreallocarray(p->rec, p->cap_rec, sizeof(p->rec[0]));
+}
+
 uint32_t
 ms_pool_intern(struct ms_pool *p, const char *base, size_t len)
 {

@@ -142,6 +142,8 @@ void ms_pool_put(struct ms_pool *p);
  * ms_pool_rec are void after this call (the array may move).
  */
 uint32_t ms_pool_intern(struct ms_pool *p, const char *base, size_t len);
+/* Room for MORE records without moving the array again. */
+void ms_pool_reserve(struct ms_pool *p, size_t more);
 /* The record of BASE, or -1 (takes no reference). */
 long ms_pool_find(const struct ms_pool *p, const char *base, size_t len);
 void ms_pool_ref(struct ms_pool *p, uint32_t r);
