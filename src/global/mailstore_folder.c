@@ -243,12 +243,16 @@ ms_msg_name(const struct mailstore_folder *f, const struct mailstore_msg *m,
 {
 	const struct ms_rec *r = MS_REC(f, m);
 
+	/* Built for every open of a message: no printf. */
 	if ((m->ms_bits & MS_MSG_ODD) && r->odd != NULL)
 		(void)buf_append_str(out, r->odd);
-	else if (m->ms_bits & MS_MSG_NEW)
-		(void)buf_printf(out, "new/%s", r->base);
-	else {
-		(void)buf_printf(out, "cur/%s:2,", r->base);
+	else if (m->ms_bits & MS_MSG_NEW) {
+		(void)buf_append_str(out, "new/");
+		(void)buf_append_str(out, r->base);
+	} else {
+		(void)buf_append_str(out, "cur/");
+		(void)buf_append_str(out, r->base);
+		(void)buf_append_str(out, ":2,");
 		ms_letters(m->flags & MAILSTORE_FLAGS_STORED, m->keywords,
 		    r->extra, out);
 	}
@@ -920,7 +924,8 @@ void
 mailstore_msg_path(const struct mailstore_folder *f, size_t i,
     struct buf *out)
 {
-	(void)buf_printf(out, "%s/", f->path);
+	(void)buf_append_str(out, f->path);
+	(void)buf_append_char(out, '/');
 	ms_msg_name(f, mailstore_folder_msg(f, i), out);
 }
 
