@@ -17,6 +17,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -39,6 +41,7 @@
 #include "dns.h"
 #include "smtpd_dnsfact.h"
 #include "err.h"
+#include "file.h"
 #include "header.h"
 #include "log.h"
 #include "mem.h"
@@ -60,6 +63,12 @@
 /* Stop reading the client while this much waits for cleanup. */
 #define CLEANUP_BACKLOG_HIGH (256 * 1024)
 #define CLEANUP_BACKLOG_LOW (64 * 1024)
+/*
+ * Mail held for the end-of-data checks keeps this much in memory (the
+ * header is in it: cleanup's header_size_limit is smaller); the rest
+ * goes to an unlinked file in data_directory until cleanup takes it.
+ */
+#define HOLD_MEMORY (256 * 1024)
 
 enum sstate {
 	S_CMD,
@@ -133,6 +142,12 @@ struct txn {
 	const struct spf_outcome *spf;	/* owned by the session's dnsfact */
 	char *from_domain;	/* DMARC input, kept for the report line */
 	struct strlist dkim_pass;	/* d= of passing signatures */
+	int spool_fd;		/* held content beyond HOLD_MEMORY, or -1 */
+	uint64_t spooled;	/* bytes in the spool file */
+	uint64_t spool_sent;	/* of those, handed to cleanup */
+	bool pumping;		/* cleanup is fed from the spool */
+	bool spool_failed;	/* no spool file: hold in memory */
+	const char *end_hold;	/* hold= of request=end (static text) */
 };
 
 struct session {
@@ -581,11 +596,18 @@ cl_read_cb(struct bufferevent *bev, void *arg)
 		session_process(s);
 }
 
+static void spool_pump(struct session *s);
+
 static void
 cl_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 
+	if (s->txn != NULL && s->txn->pumping) {
+		spool_pump(s);
+		session_process(s);
+		return;
+	}
 	if (!s->throttled)
 		return;
 	s->throttled = false;
@@ -736,8 +758,60 @@ txn_free(struct session *s)
 	buf_release(&t->pending);
 	if (t->chunk != NULL)
 		evbuffer_free(t->chunk);
+	if (t->spool_fd >= 0)
+		(void)close(t->spool_fd);
 	free(t);
 	s->txn = NULL;
+}
+
+/* An unlinked file for held content, in data_directory (-1 on error). */
+static int
+spool_open(struct session *s)
+{
+	const char *dir = s->srv->data_directory;
+	struct buf path;
+	int fd;
+
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+		return fd;
+	/* A file system without O_TMPFILE: a named file, unlinked at once. */
+	buf_init(&path, 0);
+	buf_printf(&path, "%s/.smtpd-hold-XXXXXX", dir);
+	fd = mkostemp(path.data, O_CLOEXEC);
+	if (fd >= 0)
+		(void)unlink(path.data);
+	buf_release(&path);
+	return fd;
+}
+
+/* Hold P[0..N) of a message waiting for the end-of-data checks. */
+static void
+hold_content(struct session *s, const void *p, size_t n)
+{
+	struct txn *t = s->txn;
+
+	if (t->spool_fd < 0 && (t->spool_failed ||
+	    evbuffer_get_length(t->chunk) + n <= HOLD_MEMORY)) {
+		evbuffer_add(t->chunk, p, n);
+		return;
+	}
+	if (t->spool_fd < 0 && (t->spool_fd = spool_open(s)) < 0) {
+		/* Nothing lost: hold it in memory, as before the limit. */
+		log_warning("cannot make a file in %s to hold a message for "
+		    "the checks: %m; holding it in memory",
+		    s->srv->data_directory);
+		t->spool_failed = true;
+		evbuffer_add(t->chunk, p, n);
+		return;
+	}
+	if (file_write_full(t->spool_fd, p, n) < 0) {
+		log_warning("write to the file holding a message for the "
+		    "checks: %m");
+		content_fail(t, "451 4.3.0 Error: cannot hold the message");
+		return;
+	}
+	t->spooled += n;
 }
 
 static void
@@ -753,8 +827,11 @@ data_emit(void *ctx, const void *p, size_t n)
 		content_fail(t, "552 5.3.4 Message size exceeds fixed limit");
 		return;
 	}
-	evbuffer_add(t->chunk, p, n);
-	if (t->dkim != NULL)
+	if (t->auth)
+		hold_content(s, p, n);
+	else
+		evbuffer_add(t->chunk, p, n);
+	if (t->dkim != NULL && !t->discard)
 		dkim_verify_feed(t->dkim, p, n);
 }
 
@@ -842,6 +919,63 @@ collect_forged(void *ctx, const struct header_field *f)
 }
 
 static void auth_finish(struct session *s, struct dmarc_outcome *o);
+
+/* The held message is all with cleanup: end it. */
+static void
+held_end(struct session *s)
+{
+	struct txn *t = s->txn;
+	struct evbuffer *out = bufferevent_get_output(s->cl);
+
+	if (t->end_hold != NULL)
+		evbuffer_add_printf(out, "request=end\ncontent_length=%llu\n"
+		    "hold=%s\n\n", (unsigned long long)t->sent, t->end_hold);
+	else
+		evbuffer_add_printf(out, "request=end\ncontent_length=%llu\n\n",
+		    (unsigned long long)t->sent);
+}
+
+/*
+ * Feed cleanup from the spool file, a CHUNK_SIZE at a time while its
+ * backlog is low (cl_write_cb calls again), then end the message.
+ */
+static void
+spool_pump(struct session *s)
+{
+	static char piece[CHUNK_SIZE];
+	struct txn *t = s->txn;
+	struct evbuffer *out = bufferevent_get_output(s->cl);
+
+	while (t->spool_sent < t->spooled &&
+	    evbuffer_get_length(out) < CLEANUP_BACKLOG_HIGH) {
+		uint64_t left = t->spooled - t->spool_sent;
+		size_t k = left < sizeof(piece) ? (size_t)left : sizeof(piece);
+		ssize_t r = pread(t->spool_fd, piece, k, (off_t)t->spool_sent);
+
+		if (r <= 0) {
+			log_warning("read the file holding a message for the "
+			    "checks: %s", r < 0 ? strerror(errno) :
+			    "unexpected end");
+			/* Closing the connection aborts the message. */
+			cl_drop(s);
+			respond(s, t->end_verb, "%s", temp_reply(NULL));
+			txn_free(s);
+			return;
+		}
+		evbuffer_add_printf(out, "request=data\nlength=%zd\n\n", r);
+		evbuffer_add(out, piece, (size_t)r);
+		t->spool_sent += (uint64_t)r;
+		t->sent += (uint64_t)r;
+	}
+	if (t->spool_sent < t->spooled) {
+		bufferevent_setwatermark(s->cl, EV_WRITE, CLEANUP_BACKLOG_LOW,
+		    0);
+		return;
+	}
+	t->pumping = false;
+	bufferevent_setwatermark(s->cl, EV_WRITE, 0, 0);
+	held_end(s);
+}
 
 static void
 dmarc_cb(struct dmarc_outcome *o, void *arg)
@@ -1096,13 +1230,13 @@ auth_finish(struct session *s, struct dmarc_outcome *o)
 	}
 	evbuffer_free(all);
 	t->sent += total;
-	if (hold != NULL)
-		evbuffer_add_printf(out, "request=end\ncontent_length=%llu\n"
-		    "hold=%s\n\n", (unsigned long long)t->sent, hold);
-	else
-		evbuffer_add_printf(out, "request=end\ncontent_length=%llu\n\n",
-		    (unsigned long long)t->sent);
+	t->end_hold = hold;
 	cl_wait_for(s, CL_END);
+	if (t->spool_fd >= 0) {
+		t->pumping = true;
+		spool_pump(s);
+	} else
+		held_end(s);
 done:
 	buf_release(&hdr);
 	buf_release(&part);
@@ -1376,6 +1510,7 @@ do_mail(struct session *s, struct smtp_cmd *cmd)
 		return;
 	}
 	t = xcalloc(1, sizeof(*t));
+	t->spool_fd = -1;
 	t->sender = cmd->path;
 	t->body = cmd->body;
 	t->smtputf8 = cmd->smtputf8;

@@ -7,6 +7,7 @@ Loopback is taken out of mynetworks so that the test client is an
 outside client; different 127.0.0.x source addresses stand for different
 clients (Linux routes all of 127/8 to lo)."""
 import mailbox
+import os
 import re
 import socket
 import subprocess
@@ -403,6 +404,72 @@ def test_dmarc_quarantine_holds(checked, dns):
     wait_for(lambda: (checked.dir / "queue" / "hold" / qid).exists(),
              what="the message in hold/")
     assert f"{qid}: hold: DMARC quarantine policy" in checked.log()
+
+
+def held_files(inst):
+    """Sizes of the unlinked files smtpd processes of INST hold open in
+    data_directory (messages held for the end-of-data checks)."""
+    data = inst.conf("data_directory")
+    sizes = []
+    for e in os.listdir("/proc"):
+        if not e.isdigit():
+            continue
+        try:
+            argv = open(f"/proc/{e}/cmdline", "rb").read().split(b"\0")
+            if os.path.basename(argv[0]) != b"smtpd" or \
+                    str(inst.dir).encode() not in argv:
+                continue
+            for fd in os.listdir(f"/proc/{e}/fd"):
+                target = os.readlink(f"/proc/{e}/fd/{fd}")
+                if target.startswith(data + "/") and \
+                        target.endswith("(deleted)"):
+                    sizes.append(os.stat(f"/proc/{e}/fd/{fd}").st_size)
+        except OSError:
+            continue
+    return sizes
+
+
+def test_big_outside_message_held_on_disk(checked, dns, signer):
+    """Mail from outside waits for DKIM/DMARC at its end; beyond 256 KiB
+    smtpd holds it in an unlinked file in data_directory, not in memory,
+    then hands it to cleanup whole: the body arrives byte for byte, and
+    the forged Authentication-Results field in its header is still
+    removed.  The DKIM key lookup hangs until dns_timeout, so the hold
+    can be seen."""
+    import threading
+    dns.add("signed.test", "TXT", "v=spf1 ip4:127.0.0.0/8 -all")
+    dns.timeout("sel._domainkey.signed.test")
+    checked.start()
+    line = "".join(chr(33 + (i % 90)) for i in range(76))
+    body = "".join(f"{n:07d} {line}\n" for n in range(40000))  # ~3.4 MB
+    text = (f"From: <a@signed.test>\nTo: <{RCPT}>\nSubject: big-held\n"
+            f"Message-ID: <big.{time.time()}@x.test>\n"
+            "Authentication-Results: mail.example.test; dkim=pass\n"
+            f"\n{body}")
+    signed = signer(text)
+    result = {}
+    t = threading.Thread(target=lambda: result.update(
+        transaction(checked, "a@signed.test", message=signed)))
+    # All but the first 256 KiB (CRLF line ends on the wire) once the
+    # whole message is in, while the key lookup still hangs.
+    wire = len(signed.replace("\n", "\r\n").encode())
+    t.start()
+    try:
+        sizes = wait_for(lambda: [n for n in held_files(checked)
+                                  if n >= wire - 256 * 1024 - 4096],
+                         timeout=20, what="the whole message held")
+    finally:
+        t.join(60)
+    assert len(sizes) == 1 and sizes[0] <= wire, (sizes, wire)
+    assert result["data"][0] == 250, result
+    assert held_files(checked) == []            # closed, so gone
+    m = delivered(checked, "big-held")
+    got = m.get_payload(decode=False).replace("\r\n", "\n")
+    assert got == body
+    ars = m.get_all("Authentication-Results")
+    assert len(ars) == 1, ars                   # the forged one is gone
+    assert "dkim=temperror" in ars[0], ars
+    assert "removed an Authentication-Results: header" in checked.log()
 
 
 def test_forged_auth_results_removed(checked, dns):
