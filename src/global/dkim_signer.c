@@ -317,7 +317,14 @@ enum dkim_signer_origin
 dkim_signer_origin(const struct dkim_signer *s,
     const struct dkim_signer_envelope *env)
 {
-	if (env->protocol != NULL && str_casecmp(env->protocol, "local") == 0)
+	/*
+	 * Local mail without a client: sendmail, bounces, forwarded local
+	 * mail.  Mail local forwarded keeps its original client (and login),
+	 * judged below as the original would have been.
+	 */
+	if (env->protocol != NULL && str_casecmp(env->protocol, "local") ==
+	    0 && (env->client_address == NULL || env->client_address[0] ==
+	    '\0'))
 		return DKIM_SIGNER_LOCAL;
 	if (env->sasl_username != NULL && env->sasl_username[0] != '\0')
 		return DKIM_SIGNER_AUTHENTICATED;

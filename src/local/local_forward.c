@@ -21,6 +21,18 @@
 #include "err.h"
 #include "queue_file.h"
 
+/* Envelope fields of the original that its forwarded copy keeps. */
+static const struct {
+	const char *name;	/* cleanup request attribute */
+	enum queue_field field;
+} forward_keep[] = {
+	{ "client_name", QUEUE_CLIENT_NAME },
+	{ "client_address", QUEUE_CLIENT_ADDRESS },
+	{ "client_port", QUEUE_CLIENT_PORT },
+	{ "helo_name", QUEUE_HELO_NAME },
+	{ "sasl_username", QUEUE_SASL_USERNAME },
+};
+
 static int
 cleanup_connect(const struct local_cfg *cfg, const char **error_r)
 {
@@ -125,6 +137,17 @@ local_forward(const struct local_cfg *cfg, const struct local_msg *m,
 	else if (queue_file_flags(m->qf) & QUEUE_FLAG_SMTPUTF8)
 		(void)attr_encode(&out, "flags", "smtputf8", &error);
 	(void)attr_encode(&out, "protocol", "local", &error);
+	/*
+	 * Where the original came from goes along, so that the copy is
+	 * trusted no more than the original was: the DKIM signer signs a
+	 * forwarded stranger's message no more than the stranger's own
+	 * (docs/dkim.md).  The Received: of local mail does not show these.
+	 */
+	for (size_t i = 0; i < sizeof(forward_keep) / sizeof(forward_keep[0]);
+	    i++)
+		if ((v = queue_file_get(m->qf, forward_keep[i].field)) != NULL &&
+		    *v != '\0')
+			(void)attr_encode(&out, forward_keep[i].name, v, &error);
 	(void)attr_encode_uint(&out, "uid", (uint64_t)getuid(), &error);
 	(void)attr_encode_end(&out);
 	if (flush(fd, &out, tmo, &error) < 0) {

@@ -207,6 +207,34 @@ def test_local_sendmail_is_signed(signing):
     assert "(local sender)" in inst.log()
 
 
+def test_forwarded_stranger_mail_is_not_signed(signing):
+    """An alias that forwards outside: the copy is trusted no more than
+    the original.  A stranger's message with a forged From: of our domain
+    is forwarded unsigned; the same alias forwarding our own local mail
+    signs it."""
+    inst = signing.inst
+    with open(inst.dir / "aliases", "a") as f:
+        f.write(f"away: {REMOTE}\n")
+    assert inst.run("aliases").returncode == 0
+    # The test client (127.0.0.1) is a stranger now.
+    inst.set(mynetworks="192.0.2.0/24")
+    assert inst.run("reload").returncode == 0
+    with smtplib.SMTP("127.0.0.1", inst.ports["smtp"], timeout=30) as s:
+        s.sendmail("someone@remote.test", [f"away@{inst.domain}"],
+                   f"From: ceo@{inst.domain}\r\nTo: away@{inst.domain}\r\n"
+                   f"Subject: forged then forwarded\r\n\r\nPay now.\r\n")
+    m = signing.wait_message("forged then forwarded")[0]
+    assert not signatures(m.data), m.data[:300]
+    assert b"Delivered-To: away@" in m.data
+    msg = (f"From: demo@{inst.domain}\nTo: away@{inst.domain}\n"
+           f"Subject: local then forwarded\n\nFrom the command line.\n")
+    r = inst.run("sendmail", "-f", f"demo@{inst.domain}",
+                 f"away@{inst.domain}", input=msg)
+    assert r.returncode == 0, r.stderr
+    m = signing.wait_message("local then forwarded")[0]
+    check_signed(signing, m.data)
+
+
 def test_domain_without_key_is_not_signed(signing):
     inst = signing.inst
     msg = (f"From: someone@nokey.test\nTo: {REMOTE}\n"

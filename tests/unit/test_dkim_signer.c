@@ -221,7 +221,11 @@ test_origin(void **state)
 		enum dkim_signer_origin want;
 	} cases[] = {
 		{ "local", NULL, NULL, DKIM_SIGNER_LOCAL },
-		{ "LOCAL", NULL, "203.0.113.9", DKIM_SIGNER_LOCAL },
+		{ "LOCAL", NULL, "", DKIM_SIGNER_LOCAL },
+		/* Forwarded by local: judged by the original's client. */
+		{ "LOCAL", NULL, "203.0.113.9", DKIM_SIGNER_UNTRUSTED },
+		{ "local", "demo", "203.0.113.9", DKIM_SIGNER_AUTHENTICATED },
+		{ "local", NULL, "127.0.0.1", DKIM_SIGNER_MYNETWORKS },
 		{ "ESMTPSA", "demo", "203.0.113.9", DKIM_SIGNER_AUTHENTICATED },
 		{ "ESMTPA", "demo", NULL, DKIM_SIGNER_AUTHENTICATED },
 		{ "ESMTP", NULL, "127.0.0.1", DKIM_SIGNER_MYNETWORKS },
