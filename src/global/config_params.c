@@ -189,6 +189,10 @@ static const struct config_param_def config_param_table[] = {
 	{ "error_notice_recipient", CONFIG_TYPE_STR, "postmaster", 0,
 	    "Who gets reports about software and resource problems, with "
 	    "notify_classes." },
+	{ "first_valid_uid", CONFIG_TYPE_INT, "1000", 0,
+	    "[ulak] The lowest uid whose mail imapd and pop3d serve through "
+	    "a process of that uid (the mailuser service; Dovecot's setting "
+	    "of the same name).  uid 0 is never served." },
 	{ "forward_path", CONFIG_TYPE_LIST, "$home/.forward${recipient_delimiter}${extension}, $home/.forward", 0,
 	    "Where the local delivery agent looks for .forward files; "
 	    "$home, $user, $extension and $recipient_delimiter are "

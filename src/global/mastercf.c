@@ -74,6 +74,7 @@ static const char mastercf_default[] =
     "qmgr        unix  -       -       n       300     1       qmgr\n"
     "bounce      unix  -       -       n       -       0       bounce\n"
     "local       unix  -       n       n       -       -       local\n"
+    "mailuser    unix  -       n       n       -       -       mailuser\n"
     "smtp        unix  -       -       n       -       -       smtp\n"
     "relay       unix  -       -       n       -       -       smtp\n"
     "#\n"

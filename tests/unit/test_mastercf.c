@@ -49,6 +49,7 @@ test_default_table(void **state)
 		{ "qmgr", MASTERCF_UNIX, "qmgr" },
 		{ "bounce", MASTERCF_UNIX, "bounce" },
 		{ "local", MASTERCF_UNIX, "local" },
+		{ "mailuser", MASTERCF_UNIX, "mailuser" },
 		{ "smtp", MASTERCF_UNIX, "smtp" },
 		{ "relay", MASTERCF_UNIX, "smtp" },
 	};
