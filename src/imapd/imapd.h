@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "imap_parser.h"
 
@@ -36,26 +37,43 @@ struct imapd_server {
 	unsigned long conn_limit;
 	struct netserver *net;		/* listeners, session counts */
 	struct imapd_login_pool *logins;	/* password-check threads */
+	/* $queue_directory/private/mailuser: users of another uid than
+	 * ours are handed to a worker of their own uid through it. */
+	char *mailuser_path;
+	/* Worker mode ("imapd ... worker", started by mailuser): one
+	 * session, already logged in; the process ends with it. */
+	bool worker;
 };
 
 /* Start a session on the accepted socket FD (takes ownership). */
 void imapd_session_start(struct imapd_server *srv, int fd,
     const struct sockaddr *sa, socklen_t salen);
+/*
+ * Worker mode: serve the one session on FD (plaintext; the front keeps
+ * the TLS), whose LOGIN or AUTHENTICATE command TAG the front accepted
+ * for USER; ADDR and TLS are for the logs.  Opens MAILDIR and sends the
+ * tagged OK (or NO when the mailbox cannot be opened).  The event loop
+ * is broken when the session ends.
+ */
+void imapd_session_start_worker(struct imapd_server *srv, int fd,
+    const char *addr, bool tls, const char *user, const char *maildir,
+    const char *tag);
 
 /*
  * Logins without blocking the event loop (imapd_auth.c).  The table
  * lookup is quick and runs at once; the slow part, the crypt(3) hash
  * (yescrypt costs tens of milliseconds on purpose), runs on one of a few
- * worker threads, and DONE(CTX, RESULT, MAILDIR, ERROR) is called later
- * on the event loop's thread: RESULT 1 with MAILDIR (imap_mailbox
- * expanded for the user; the callee frees it), 0 for a wrong user or
+ * worker threads, and DONE(CTX, RESULT, MAILDIR, UID, ERROR) is called
+ * later on the event loop's thread: RESULT 1 with MAILDIR (imap_mailbox
+ * expanded for the user; the callee frees it) and the user's UID (from
+ * the table), 0 for a wrong user or
  * password, -1 with ERROR when the tables or the mailbox path fail.
  * PASSWORD is copied and wiped after use.  Returns a handle that
  * imapd_login_cancel makes forget CTX (DONE is then never called);
  * after DONE the handle is gone.
  */
 typedef void imapd_login_done_fn(void *ctx, int result, char *maildir,
-    const char *error);
+    uid_t uid, const char *error);
 struct imapd_login *imapd_login_start(struct imapd_server *srv,
     const char *user, const char *password, imapd_login_done_fn *done,
     void *ctx);

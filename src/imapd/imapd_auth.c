@@ -189,7 +189,7 @@ login_done_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		buf_release(&path);
 	}
-	l->done(l->ctx, r, maildir, error);
+	l->done(l->ctx, r, maildir, l->user.uid, error);
 	login_free(l);
 }
 

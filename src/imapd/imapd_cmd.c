@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "log.h"
@@ -305,9 +306,38 @@ plain_allowed(struct imapd_session *s, const char *tag)
 	return false;
 }
 
+void
+imapd_login_finish(struct imapd_session *s, const char *tag,
+    const char *user, const char *maildir)
+{
+	struct buf esc, caps;
+	const char *error;
+
+	buf_init(&esc, 0);
+	log_escape(&esc, user, strlen(user) > 100 ? 100 : strlen(user));
+	s->store = mailstore_open(maildir, &error);
+	if (s->store == NULL) {
+		log_warning("user=%s: open %s: %s", esc.data, maildir, error);
+		imapd_printf(s, "%s NO [UNAVAILABLE] Mailbox unavailable.\r\n",
+		    tag);
+		buf_release(&esc);
+		return;
+	}
+	s->user = xstrdup(user);
+	s->state = IMAPD_AUTH;
+	log_info("login user=%s from %s%s", esc.data, s->addr,
+	    s->tls ? " (TLS)" : "");
+	buf_init(&caps, 0);
+	capabilities(s, &caps);
+	imapd_printf(s, "%s OK [CAPABILITY %s] Logged in.\r\n", tag,
+	    caps.data);
+	buf_release(&caps);
+	buf_release(&esc);
+}
+
 /* The password check of do_login is over (imapd_login_start). */
 static void
-login_done(void *ctx, int r, char *maildir, const char *error)
+login_done(void *ctx, int r, char *maildir, uid_t uid, const char *error)
 {
 	struct imapd_session *s = ctx;
 	const char *tag = s->login_tag, *user = s->login_user;
@@ -329,26 +359,15 @@ login_done(void *ctx, int r, char *maildir, const char *error)
 		    "failed.\r\n", tag);
 		goto out;
 	}
-	s->store = mailstore_open(maildir, &error);
-	if (s->store == NULL) {
-		log_warning("user=%s: open %s: %s", esc.data, maildir, error);
-		imapd_printf(s, "%s NO [UNAVAILABLE] Mailbox unavailable.\r\n",
-		    tag);
-		goto out;
+	if (uid != geteuid()) {
+		/* The user's mail is not ours: a worker of its uid serves
+		 * it; imapd_handoff answers and resumes. */
+		free(maildir);
+		buf_release(&esc);
+		imapd_handoff(s);
+		return;
 	}
-	s->user = xstrdup(user);
-	s->state = IMAPD_AUTH;
-	log_info("login user=%s from %s%s", esc.data, s->addr,
-	    s->tls ? " (TLS)" : "");
-	{
-		struct buf caps;
-
-		buf_init(&caps, 0);
-		capabilities(s, &caps);
-		imapd_printf(s, "%s OK [CAPABILITY %s] Logged in.\r\n", tag,
-		    caps.data);
-		buf_release(&caps);
-	}
+	imapd_login_finish(s, tag, user, maildir);
 out:
 	free(maildir);
 	buf_release(&esc);

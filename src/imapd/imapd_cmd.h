@@ -18,6 +18,8 @@ struct event;
 struct imapd_server;
 struct mailstore;
 struct mailstore_folder;
+struct mailuser_request;
+struct mailuser_proxy;
 
 enum imapd_state {
 	IMAPD_NOT_AUTH,
@@ -61,6 +63,10 @@ struct imapd_session {
 	char *login_tag;
 	char *login_user;
 	bool counted;		/* in the per-address connection count */
+	/* A user of another uid: asking mailuser for a worker (no input
+	 * is read meanwhile), then relaying to it. */
+	struct mailuser_request *handoff;
+	struct mailuser_proxy *proxy;
 };
 
 /* Output (imapd_session.c). */
@@ -79,7 +85,22 @@ void imapd_enter_auth(struct imapd_session *s, const char *tag);
 void imapd_input_pause(struct imapd_session *s);
 void imapd_input_resume(struct imapd_session *s);
 
+/*
+ * Hand the session whose login (s->login_tag, s->login_user) just
+ * succeeded to a worker of the user's uid (mailuser); the tagged answer
+ * comes from the worker, or NO [UNAVAILABLE] from here when none can be
+ * started (imapd_session.c).
+ */
+void imapd_handoff(struct imapd_session *s);
+
 /* Commands (imapd_cmd.c). */
+/*
+ * The login of USER (command TAG) is accepted: open MAILDIR, enter the
+ * authenticated state and answer OK, or NO [UNAVAILABLE] when the
+ * mailbox cannot be opened.
+ */
+void imapd_login_finish(struct imapd_session *s, const char *tag,
+    const char *user, const char *maildir);
 void imapd_greeting(struct imapd_session *s);
 void imapd_execute(struct imapd_session *s, const struct imap_command *c);
 void imapd_auth_response(struct imapd_session *s, const char *tag,

@@ -10,7 +10,11 @@
  * in as), plaintext logins are refused before TLS when
  * imapd_tls_auth_only is set, and input that arrived together with
  * STARTTLS is thrown away (no command injection into the TLS session).
- * Runs as mail_owner.
+ * Runs as mail_owner.  A user whose uid is not ours is handed, after the
+ * login, to a worker of that uid (mailuser_client): this process then
+ * only relays bytes between the client and the worker.  In worker mode
+ * (imapd_session_start_worker) the one session runs as the user, on a
+ * socket from the front, starting in the authenticated state.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -28,9 +32,11 @@
 #include <event2/event.h>
 #include <openssl/err.h>
 
+#include "attr.h"
 #include "buf.h"
 #include "log.h"
 #include "mailstore.h"
+#include "mailuser_client.h"
 #include "mem.h"
 #include "netserver.h"
 #include "str.h"
@@ -132,6 +138,8 @@ session_free(struct imapd_session *s)
 {
 	struct imapd_server *srv = s->srv;
 
+	mailuser_request_cancel(s->handoff);
+	mailuser_proxy_free(s->proxy);
 	idle_stop_watch(s);
 	if (s->ev_close != NULL)
 		event_free(s->ev_close);
@@ -140,8 +148,11 @@ session_free(struct imapd_session *s)
 		bufferevent_free(s->bev);
 	imap_parser_free(s->parser);
 	free(s->pending_tag);
-	netserver_session_ended(srv->net, s->counted ? s->addr : NULL);
+	if (srv->net != NULL)
+		netserver_session_ended(srv->net, s->counted ? s->addr : NULL);
 	free(s);
+	if (srv->worker)
+		event_base_loopbreak(srv->base);
 }
 
 static void
@@ -339,7 +350,8 @@ process_input(struct imapd_session *s)
 {
 	struct evbuffer *in;
 
-	while (!s->closing && !s->job_active && s->login == NULL) {
+	while (!s->closing && !s->job_active && s->login == NULL &&
+	    s->handoff == NULL && s->proxy == NULL) {
 		size_t len, n, used;
 		unsigned char *data;
 		enum imap_parse_result r;
@@ -403,6 +415,100 @@ process_input(struct imapd_session *s)
 			break;
 		}
 	}
+}
+
+/* The relay to the worker is over: so is the session. */
+static void
+proxy_end(void *arg)
+{
+	struct imapd_session *s = arg;
+
+	s->proxy = NULL;
+	log_info("disconnect from %s user=%s (worker)", s->addr,
+	    s->user != NULL ? s->user : "-");
+	session_free(s);
+}
+
+static void
+handoff_done(void *arg, int fd, const char *error)
+{
+	struct imapd_session *s = arg;
+	struct buf esc;
+	char *tag = s->login_tag, *user = s->login_user;
+
+	s->handoff = NULL;
+	s->login_tag = s->login_user = NULL;
+	buf_init(&esc, 0);
+	log_escape(&esc, user, strlen(user) > 100 ? 100 : strlen(user));
+	if (fd < 0) {
+		log_warning("login user=%s from %s: no worker of the user's "
+		    "uid: %s", esc.data, s->addr, error);
+		imapd_printf(s, "%s NO [UNAVAILABLE] Temporary failure: the "
+		    "mailbox cannot be opened now.\r\n", tag);
+		imapd_input_resume(s);
+	} else {
+		log_info("login user=%s from %s%s: served by a worker of its "
+		    "own uid", esc.data, s->addr, s->tls ? " (TLS)" : "");
+		s->user = xstrdup(user);
+		s->proxy = mailuser_proxy_start(s->srv->base, s->bev, fd,
+		    proxy_end, s);
+		s->bev = NULL;
+	}
+	buf_release(&esc);
+	free(tag);
+	free(user);
+}
+
+void
+imapd_handoff(struct imapd_session *s)
+{
+	struct buf req;
+	const char *error;
+
+	buf_init(&req, 0);
+	if (attr_encode(&req, "request", "session", &error) < 0 ||
+	    attr_encode(&req, "service", "imap", &error) < 0 ||
+	    attr_encode(&req, "user", s->login_user, &error) < 0 ||
+	    attr_encode(&req, "client_address", s->addr, &error) < 0 ||
+	    attr_encode(&req, "tls", s->tls ? "yes" : "no", &error) < 0 ||
+	    attr_encode(&req, "tag", s->login_tag, &error) < 0)
+		log_panic("imapd_handoff: %s", error);
+	(void)attr_encode_end(&req);
+	s->handoff = mailuser_request_start(s->srv->base,
+	    s->srv->mailuser_path, &req, handoff_done, s);
+	buf_release(&req);
+}
+
+void
+imapd_session_start_worker(struct imapd_server *srv, int fd,
+    const char *addr, bool tls, const char *user, const char *maildir,
+    const char *tag)
+{
+	struct imapd_session *s = xcalloc(1, sizeof(*s));
+
+	s->srv = srv;
+	s->notify_fd = -1;
+	s->parser = imap_parser_new(&srv->limits);
+	if (str_copy(s->addr, sizeof(s->addr), addr) < 0)
+		str_copy(s->addr, sizeof(s->addr), "unknown");
+	s->tls = tls;
+	evutil_make_socket_nonblocking(fd);
+	s->bev = bufferevent_socket_new(srv->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (s->bev == NULL) {
+		log_warning("cannot set up the session of %s", addr);
+		evutil_closesocket(fd);
+		session_free(s);
+		return;
+	}
+	imapd_session_setup_bev(s);
+	imapd_login_finish(s, tag, user, maildir);
+	if (s->state == IMAPD_NOT_AUTH) {
+		imapd_close_after_output(s);
+		return;
+	}
+	/* Commands the client pipelined after its login. */
+	process_input(s);
 }
 
 void

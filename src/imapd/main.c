@@ -6,6 +6,12 @@
  * the TLS certificate and the password tables, drops privileges for good
  * (to mail_owner, which owns the users' mail), and only then accepts a
  * connection: every byte from the network is handled unprivileged.
+ * A user whose uid is not mail_owner's is served, after the login, by a
+ * worker of that uid that the mailuser service starts: "imapd -c DIR -n
+ * SERVICE worker" with the session's socket as descriptor 3 and the
+ * ULAK_WORKER_* environment (worker_main below).  The worker reads
+ * main.cf but neither the TLS key nor the password tables, and serves
+ * that one session only.
  *
  * Signals: SIGTERM exits at once (nothing an IMAP client was told is
  * done lives only in memory: every change is on disk before its OK);
@@ -14,17 +20,20 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "buf.h"
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
 #include "mem.h"
 #include "netserver.h"
 #include "passdb.h"
+#include "str.h"
 #include "tls_server.h"
 
 #include "imapd.h"
@@ -41,6 +50,59 @@ connection_cb(void *ctx, int fd, const struct sockaddr *sa, socklen_t salen)
 	imapd_session_start(ctx, fd, sa, salen);
 }
 
+/* A ULAK_WORKER_* variable; fatal when it is missing or empty. */
+static const char *
+worker_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL || *v == '\0')
+		log_fatal("worker mode: %s is not set", name);
+	return v;
+}
+
+/*
+ * Worker mode: one session, already logged in, on descriptor 3, as the
+ * user that mailuser made us.  Returns the exit status.
+ */
+static int
+worker_main(struct daemon *d, struct imapd_server *srv)
+{
+	const char *user, *maildir, *addr, *tag, *tls;
+	struct stat st;
+
+	if (geteuid() == 0 || getuid() == 0)
+		log_fatal("worker mode never runs as root");
+	user = worker_env("ULAK_WORKER_USER");
+	maildir = worker_env("ULAK_WORKER_MAILDIR");
+	addr = worker_env("ULAK_WORKER_ADDRESS");
+	tag = worker_env("ULAK_WORKER_TAG");
+	tls = worker_env("ULAK_WORKER_TLS");
+	if (maildir[0] != '/')
+		log_fatal("worker mode: ULAK_WORKER_MAILDIR is not absolute");
+	for (const char *p = tag; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			log_fatal("worker mode: bad ULAK_WORKER_TAG");
+	if (fstat(DAEMON_LISTEN_FD, &st) < 0 || !S_ISSOCK(st.st_mode))
+		log_fatal("worker mode: descriptor %d is not a socket",
+		    DAEMON_LISTEN_FD);
+	signal(SIGPIPE, SIG_IGN);
+	srv->worker = true;
+	srv->base = event_base_new();
+	if (srv->base == NULL)
+		log_fatal("event_base_new failed");
+	imapd_session_start_worker(srv, DAEMON_LISTEN_FD, addr,
+	    strcmp(tls, "yes") == 0, user, maildir, tag);
+	event_base_dispatch(srv->base);
+	imapd_park_clear();
+	imapd_hcache_clear();
+	event_base_free(srv->base);
+	free(srv->banner);
+	free(srv->service);
+	daemon_release(d);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -51,7 +113,9 @@ main(int argc, char **argv)
 
 	memset(&srv, 0, sizeof(srv));
 	daemon_init(&d, "imapd", argc, argv);
-	if (d.n_listen == 0)
+	if (d.args.n > 0 && strcmp(d.args.v[0], "worker") != 0)
+		log_fatal("unexpected argument %s", d.args.v[0]);
+	if (d.args.n == 0 && d.n_listen == 0)
 		log_fatal("no listening socket: imapd is started by master "
 		    "(or by hand with ULAK_LISTEN_FDS)");
 	srv.cfg = d.cfg;
@@ -70,6 +134,17 @@ main(int argc, char **argv)
 
 		if (max > 0 && max < srv.limits.literal_max)
 			srv.limits.literal_max = (size_t)max;
+	}
+	if (d.args.n > 0)
+		return worker_main(&d, &srv);
+	{
+		struct buf path;
+
+		buf_init(&path, 0);
+		(void)buf_printf(&path, "%s/private/mailuser",
+		    config_str(d.cfg, "queue_directory"));
+		srv.mailuser_path = buf_detach(&path, NULL);
+		buf_release(&path);
 	}
 	srv.tls = imapd_tls_context(d.cfg, &error);
 	if (srv.tls == NULL) {
@@ -112,6 +187,7 @@ main(int argc, char **argv)
 		tls_server_free(srv.tls);
 	free(srv.banner);
 	free(srv.service);
+	free(srv.mailuser_path);
 	daemon_release(&d);
 	return 0;
 }

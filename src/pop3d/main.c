@@ -6,9 +6,14 @@
  * listening sockets come from master (daemon.h).  Start-up: read main.cf,
  * open the password tables and read the TLS certificate and key (which
  * may need root), drop to mail_owner for good, and only then accept a
- * connection: everything from the network is handled unprivileged.  The
- * users' Maildirs must therefore be readable and writable by mail_owner
- * (`ulak init` as root gives its mail users mail_owner's uid).
+ * connection: everything from the network is handled unprivileged.
+ * Users whose uid is mail_owner's (`ulak init` as root gives its mail
+ * users that uid) are served in this process; any other user, after the
+ * login, by a worker of the user's uid that the mailuser service starts:
+ * "pop3d -c DIR -n SERVICE worker" with the session's socket as
+ * descriptor 3 and the ULAK_WORKER_* environment (worker_main below).
+ * The worker reads main.cf but neither the TLS key nor the password
+ * tables, and serves that one session only.
  *
  * Signals: SIGTERM exits at once (sessions in progress delete nothing:
  * deletions happen only in the UPDATE state after QUIT); SIGUSR1 stops
@@ -17,11 +22,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "buf.h"
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
@@ -43,9 +50,14 @@ static void
 read_settings(struct pop3d_server *srv, struct daemon *d)
 {
 	struct config *cfg = d->cfg;
-	const char *level, *cert, *error;
-	struct strlist chain;
+	const char *level;
+	struct buf path;
 
+	buf_init(&path, 0);
+	(void)buf_printf(&path, "%s/private/mailuser",
+	    config_str(cfg, "queue_directory"));
+	srv->mailuser_path = buf_detach(&path, NULL);
+	buf_release(&path);
 	srv->banner = xstrdup(config_str(cfg, "pop3d_banner"));
 	/* $home and $user are ours to expand: take the raw text. */
 	srv->mailbox = xstrdup(config_raw(cfg, "imap_mailbox"));
@@ -71,6 +83,15 @@ read_settings(struct pop3d_server *srv, struct daemon *d)
 	else
 		log_fatal("pop3d_tls_security_level = %s: expected none, may "
 		    "or encrypt", level);
+}
+
+/* The password tables and the TLS key (which may need root). */
+static void
+open_secrets(struct pop3d_server *srv, struct daemon *d)
+{
+	struct config *cfg = d->cfg;
+	const char *cert, *error;
+	struct strlist chain;
 
 	srv->passdb = passdb_open(config_str(cfg, "pop3d_password_maps"),
 	    &error);
@@ -102,6 +123,56 @@ read_settings(struct pop3d_server *srv, struct daemon *d)
 	strlist_release(&chain);
 }
 
+/* A ULAK_WORKER_* variable; fatal when it is missing or empty. */
+static const char *
+worker_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL || *v == '\0')
+		log_fatal("worker mode: %s is not set", name);
+	return v;
+}
+
+/*
+ * Worker mode: one session, already logged in, on descriptor 3, as the
+ * user that mailuser made us.  Returns the exit status.
+ */
+static int
+worker_main(struct daemon *d, struct pop3d_server *srv)
+{
+	const char *user, *maildir, *addr, *method, *tls;
+	struct stat st;
+
+	if (geteuid() == 0 || getuid() == 0)
+		log_fatal("worker mode never runs as root");
+	user = worker_env("ULAK_WORKER_USER");
+	maildir = worker_env("ULAK_WORKER_MAILDIR");
+	addr = worker_env("ULAK_WORKER_ADDRESS");
+	method = worker_env("ULAK_WORKER_METHOD");
+	tls = worker_env("ULAK_WORKER_TLS");
+	if (maildir[0] != '/')
+		log_fatal("worker mode: ULAK_WORKER_MAILDIR is not absolute");
+	if (fstat(DAEMON_LISTEN_FD, &st) < 0 || !S_ISSOCK(st.st_mode))
+		log_fatal("worker mode: descriptor %d is not a socket",
+		    DAEMON_LISTEN_FD);
+	signal(SIGPIPE, SIG_IGN);
+	srv->worker = true;
+	srv->base = event_base_new();
+	if (srv->base == NULL)
+		log_fatal("event_base_new failed");
+	pop3d_session_start_worker(srv, DAEMON_LISTEN_FD, addr,
+	    strcmp(tls, "yes") == 0, user, method, maildir);
+	event_base_dispatch(srv->base);
+	event_base_free(srv->base);
+	free(srv->banner);
+	free(srv->mailbox);
+	free(srv->service);
+	free(srv->mailuser_path);
+	daemon_release(d);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -111,10 +182,15 @@ main(int argc, char **argv)
 
 	memset(&srv, 0, sizeof(srv));
 	daemon_init(&d, "pop3d", argc, argv);
-	if (d.n_listen == 0)
+	if (d.args.n > 0 && strcmp(d.args.v[0], "worker") != 0)
+		log_fatal("unexpected argument %s", d.args.v[0]);
+	if (d.args.n == 0 && d.n_listen == 0)
 		log_fatal("no listening socket: pop3d is started by master "
 		    "(or by hand with ULAK_LISTEN_FDS)");
 	read_settings(&srv, &d);
+	if (d.args.n > 0)
+		return worker_main(&d, &srv);
+	open_secrets(&srv, &d);
 
 	/* Tables and keys are read; from here on nothing needs privileges. */
 	daemon_drop_privileges(&d);
@@ -138,6 +214,7 @@ main(int argc, char **argv)
 	free(srv.banner);
 	free(srv.mailbox);
 	free(srv.service);
+	free(srv.mailuser_path);
 	daemon_release(&d);
 	return 0;
 }

@@ -9,7 +9,12 @@
  * STARTTLS command-injection class of bugs).  Passwords are wiped after
  * use and never logged; the slow hash check runs on a worker thread so
  * the event loop never waits for it, and each failed login is answered
- * after a delay that doubles per failure.  Runs as mail_owner.
+ * after a delay that doubles per failure.  Runs as mail_owner.  A user
+ * whose uid is not ours is handed, after the login, to a worker of that
+ * uid (mailuser_client): this process then only relays bytes between
+ * the client and the worker.  In worker mode (pop3d_session_start_worker)
+ * the one session runs as the user, on a socket from the front, starting
+ * in the TRANSACTION state.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,10 +33,12 @@
 #include <event2/event.h>
 #include <openssl/err.h>
 
+#include "attr.h"
 #include "buf.h"
 #include "err.h"
 #include "log.h"
 #include "mailstore.h"
+#include "mailuser_client.h"
 #include "mem.h"
 #include "netserver.h"
 #include "passdb.h"
@@ -83,6 +90,12 @@ struct session {
 	unsigned long n_retr, n_dele;
 	uint64_t bytes_retr;
 	struct buf scratch;
+
+	/* A user of another uid: asking mailuser for a worker (no input is
+	 * read meanwhile), then relaying to it. */
+	struct mailuser_request *handoff;
+	struct mailuser_proxy *proxy;
+	char *handoff_user;
 };
 
 /* A password check on a worker thread. */
@@ -150,6 +163,11 @@ close_mailbox(struct session *s)
 static void
 session_free(struct session *s)
 {
+	struct pop3d_server *srv = s->srv;
+
+	mailuser_request_cancel(s->handoff);
+	mailuser_proxy_free(s->proxy);
+	free(s->handoff_user);
 	if (s->login != NULL)
 		log_info("disconnected: user=<%s>, rip=%s, top/retr=%lu/%llu, "
 		    "del=%lu", s->login, s->addr, s->n_retr,
@@ -169,8 +187,11 @@ session_free(struct session *s)
 	free(s->user);
 	free(s->login);
 	buf_release(&s->scratch);
-	netserver_session_ended(s->srv->net, s->counted ? s->addr : NULL);
+	if (srv->net != NULL)
+		netserver_session_ended(srv->net, s->counted ? s->addr : NULL);
 	free(s);
+	if (srv->worker)
+		event_base_loopbreak(srv->base);
 }
 
 /* True when everything queued for the client has left (TLS layer too). */
@@ -314,24 +335,17 @@ cmd_stls(struct session *s)
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }
 
-/* Open the user's INBOX and list it (RFC 1939 4: enter TRANSACTION). */
+/*
+ * Open the INBOX of the Maildir PATH of user NAME and list it (RFC 1939
+ * 4: enter TRANSACTION).  -1 after replying -ERR.
+ */
 static int
-open_maildrop(struct session *s, const struct passdb_user *u)
+open_maildrop_path(struct session *s, const char *name, const char *path)
 {
-	struct buf path;
 	const char *error;
 	int rc;
 
-	buf_init(&path, 0);
-	if (passdb_mailbox_path(s->srv->mailbox, u, &path, &error) < 0) {
-		log_warning("user %s: imap_mailbox: %s", u->name, error);
-		reply(s, "-ERR [SYS/PERM] Mailbox is not configured "
-		    "correctly");
-		buf_release(&path);
-		return -1;
-	}
-	s->store = mailstore_open(path.data, &error);
-	buf_release(&path);
+	s->store = mailstore_open(path, &error);
 	if (s->store == NULL)
 		goto fail;
 	s->folder = mailstore_folder_open(s->store, "INBOX", 0, &error);
@@ -361,10 +375,31 @@ open_maildrop(struct session *s, const struct passdb_user *u)
 	}
 	return 0;
 fail:
-	log_warning("user %s: cannot open the mailbox: %s", u->name, error);
+	log_warning("user %s: cannot open the mailbox: %s", name, error);
 	close_mailbox(s);
 	reply(s, "-ERR [SYS/TEMP] Cannot open the mailbox");
 	return -1;
+}
+
+/* The same for the table entry U (imap_mailbox expanded for it). */
+static int
+open_maildrop(struct session *s, const struct passdb_user *u)
+{
+	struct buf path;
+	const char *error;
+	int rc;
+
+	buf_init(&path, 0);
+	if (passdb_mailbox_path(s->srv->mailbox, u, &path, &error) < 0) {
+		log_warning("user %s: imap_mailbox: %s", u->name, error);
+		reply(s, "-ERR [SYS/PERM] Mailbox is not configured "
+		    "correctly");
+		buf_release(&path);
+		return -1;
+	}
+	rc = open_maildrop_path(s, u->name, path.data);
+	buf_release(&path);
+	return rc;
 }
 
 static void
@@ -424,9 +459,74 @@ login_failed(struct session *s, const char *user)
 	}
 }
 
+/* The relay to the worker is over: so is the session. */
+static void
+proxy_end(void *arg)
+{
+	struct session *s = arg;
+
+	s->proxy = NULL;
+	log_info("disconnected: user=<%s>, rip=%s, worker", s->handoff_user,
+	    s->addr);
+	session_free(s);
+}
+
+static void
+handoff_done(void *arg, int fd, const char *error)
+{
+	struct session *s = arg;
+
+	s->handoff = NULL;
+	if (fd < 0) {
+		log_warning("login: user=<%s>, rip=%s: no worker of the user's "
+		    "uid: %s", s->handoff_user, s->addr, error);
+		reply(s, "-ERR [SYS/TEMP] The mailbox cannot be opened now");
+		free(s->handoff_user);
+		s->handoff_user = NULL;
+		resume_input(s);
+		return;
+	}
+	log_info("login: user=<%s>, method=%s, rip=%s%s, served by a worker "
+	    "of its own uid", s->handoff_user, s->method, s->addr,
+	    s->tls ? ", TLS" : "");
+	s->proxy = mailuser_proxy_start(s->srv->base, s->bev, fd, proxy_end,
+	    s);
+	s->bev = NULL;
+}
+
+/* Hand the session of U, just logged in, to a worker of U's uid. */
+static void
+handoff(struct session *s, const struct passdb_user *u)
+{
+	struct buf req;
+	const char *error;
+
+	buf_init(&req, 0);
+	if (attr_encode(&req, "request", "session", &error) < 0 ||
+	    attr_encode(&req, "service", "pop3", &error) < 0 ||
+	    attr_encode(&req, "user", u->name, &error) < 0 ||
+	    attr_encode(&req, "client_address", s->addr, &error) < 0 ||
+	    attr_encode(&req, "tls", s->tls ? "yes" : "no", &error) < 0 ||
+	    attr_encode(&req, "method", strcmp(s->method, "PLAIN") == 0 ?
+	    "PLAIN" : "USER", &error) < 0)
+		log_panic("pop3d handoff: %s", error);
+	(void)attr_encode_end(&req);
+	free(s->handoff_user);
+	s->handoff_user = xstrdup(u->name);
+	s->handoff = mailuser_request_start(s->srv->base,
+	    s->srv->mailuser_path, &req, handoff_done, s);
+	buf_release(&req);
+}
+
 static void
 login_ok(struct session *s, struct passdb_user *u)
 {
+	if (u->uid != geteuid()) {
+		/* The user's mail is not ours: a worker of its uid serves
+		 * it; input stays paused until handoff_done. */
+		handoff(s, u);
+		return;
+	}
 	if (open_maildrop(s, u) < 0) {
 		resume_input(s);
 		return;
@@ -871,8 +971,11 @@ dispatch(struct session *s, const char *line, size_t len)
 static void
 process_input(struct session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *in;
 
+	if (s->handoff != NULL || s->proxy != NULL)
+		return;
+	in = bufferevent_get_input(s->bev);
 	while (!s->paused && s->state != STATE_CLOSING) {
 		size_t n;
 		char *line;
@@ -956,6 +1059,51 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	/* EOF or error: nothing is deleted outside QUIT's UPDATE state. */
 	session_free(s);
+}
+
+void
+pop3d_session_start_worker(struct pop3d_server *srv, int fd,
+    const char *addr, bool tls, const char *user, const char *method,
+    const char *maildir)
+{
+	struct session *s = xcalloc(1, sizeof(*s));
+
+	s->srv = srv;
+	s->retr_fd = -1;
+	s->method = strcmp(method, "PLAIN") == 0 ? "PLAIN" : "USER";
+	s->tls = tls;
+	buf_init(&s->scratch, 0);
+	if (str_copy(s->addr, sizeof(s->addr), addr) < 0)
+		str_copy(s->addr, sizeof(s->addr), "unknown");
+	evutil_make_socket_nonblocking(fd);
+	s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->bev == NULL) {
+		log_warning("%s: cannot set up the session", s->addr);
+		evutil_closesocket(fd);
+		session_free(s);
+		return;
+	}
+	bufferevent_setcb(s->bev, read_cb, write_cb, event_cb, s);
+	{
+		struct timeval tv = { (time_t)srv->timeout, 0 };
+
+		bufferevent_set_timeouts(s->bev, &tv, NULL);
+	}
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	if (open_maildrop_path(s, user, maildir) < 0) {
+		/* The -ERR is out; the front cannot take the session back
+		 * into AUTHORIZATION, so it ends here. */
+		finish(s);
+		return;
+	}
+	s->login = xstrdup(user);
+	s->state = STATE_TRANSACTION;
+	log_info("login: user=<%s>, method=%s, rip=%s%s, uid=%lu", user,
+	    s->method, s->addr, s->tls ? ", TLS" : "",
+	    (unsigned long)getuid());
+	reply(s, "+OK Logged in");
+	/* Commands the client pipelined after its login. */
+	process_input(s);
 }
 
 void
