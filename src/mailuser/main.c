@@ -174,7 +174,9 @@ env_add(struct strlist *env, const char *name, const char *value)
 static void __attribute__((noreturn))
 child_fail(int report, const char *what)
 {
-	(void)write(report, what, strlen(what));
+	if (write(report, what, strlen(what)) < 0) {
+		/* The parent then reports a failed exec without the reason. */
+	}
 	_exit(127);
 }
 
