@@ -22,6 +22,7 @@ static char log_ident[80] = "ulak";
 static enum log_dest log_dest = LOG_DEST_STDERR;
 static int log_fd = -1;
 static struct buf *log_cap;
+static bool log_tee;
 
 void
 log_init(const char *service, const char *target)
@@ -139,7 +140,21 @@ log_emit(int prio, const char *prefix, const char *fmt, va_list ap)
 		break;
 	}
 	}
+	if (log_tee && log_dest != LOG_DEST_STDERR && prio <= LOG_WARNING) {
+		n = snprintf(line, sizeof(line), "%s: %s%s\n", log_ident, prefix,
+		    text);
+		if (n > 0 && (size_t)n < sizeof(line) &&
+		    write(STDERR_FILENO, line, (size_t)n) < 0) {
+			/* As above. */
+		}
+	}
 	errno = saved;
+}
+
+void
+log_tee_stderr(bool on)
+{
+	log_tee = on;
 }
 
 #define LOG_BODY(prio, prefix)            \

@@ -12,6 +12,8 @@
 #ifndef ULAK_LOG_H
 #define ULAK_LOG_H
 
+#include <stdbool.h>
+
 #include <stdarg.h>
 #include <stddef.h>
 
@@ -25,6 +27,13 @@ struct buf;
 void log_init(const char *service, const char *target);
 /* The current service name ("ulak" before log_init). */
 const char *log_service(void);
+
+/*
+ * While ON, warnings, errors and fatal errors also go to stderr as
+ * "IDENT: fatal: text" when the destination is syslog or a file: for a
+ * daemon's start-up, while the command that started it still waits.
+ */
+void log_tee_stderr(bool on);
 
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -890,6 +890,8 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		master_usage();
+	/* Until it detaches, `ulak start` shows why the start failed. */
+	log_tee_stderr(true);
 	if (master_read_config(&m.cfg, &error) < 0)
 		log_fatal("%s", error);
 	m.queue_dir = xstrdup(config_str(m.cfg, "queue_directory"));
@@ -917,6 +919,7 @@ main(int argc, char **argv)
 			log_fatal("fork: %m");
 		if (pid > 0)
 			_exit(0);
+		log_tee_stderr(false);
 		(void)setsid();
 		null = open("/dev/null", O_RDWR);
 		if (null >= 0) {

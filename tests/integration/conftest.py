@@ -36,10 +36,14 @@ PORT_OFFSETS = {"smtp": 25, "submission": 587, "submissions": 465,
 
 
 def free_port_base(tries=200):
-    """A port base whose seven listener ports are all free on loopback."""
+    """A port base whose seven listener ports are all free on loopback.
+    Below the kernel's ephemeral range (32768 up): the ports are only
+    checked here and bound later by `ulak start`, so they must not be
+    handed out meanwhile to a socket bound to port 0 (test servers,
+    outgoing connections).  The test DNS server keeps below 10000."""
     rng = random.Random()
     for _ in range(tries):
-        base = rng.randrange(10000, 64000, 10)
+        base = rng.randrange(10000, 31700, 10)
         socks = []
         try:
             for off in PORT_OFFSETS.values():

@@ -148,3 +148,22 @@ def test_real_master_background(instance, build_dir):
         r = instance.run("stop", timeout=60)
     assert r.returncode == 0, r.stderr
     assert instance.run("status").returncode == 1
+
+
+def test_start_says_why_the_master_failed(instance, build_dir):
+    """A listener port already taken: `ulak start` (background) fails with
+    the master's reason on stderr, not only in the log."""
+    import socket
+    busy = socket.socket()
+    busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    busy.bind(("127.0.0.1", instance.ports["smtp"]))
+    busy.listen(1)
+    try:
+        r = instance.run("start", timeout=30)
+    finally:
+        busy.close()
+    assert r.returncode == 1
+    assert "ulak/master: fatal: " in r.stderr, r.stderr
+    assert str(instance.ports["smtp"]) in r.stderr, r.stderr
+    assert instance.run("status").returncode == 1
+
