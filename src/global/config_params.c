@@ -526,15 +526,34 @@ static const struct config_param_def config_param_table[] = {
 	    "in memory." },
 	{ "smtpd_banner", CONFIG_TYPE_STR, "$myhostname ESMTP $mail_name", 0,
 	    "Text after 220 in the SMTP greeting." },
+	{ "smtpd_client_auth_rate_limit", CONFIG_TYPE_INT, "0", 0,
+	    "At most this many AUTH commands per anvil_rate_time_unit from "
+	    "one client (0: no limit)." },
 	{ "smtpd_client_connection_count_limit", CONFIG_TYPE_INT, "50", 0,
 	    "At most this many simultaneous connections from one client "
 	    "address (0: no limit)." },
 	{ "smtpd_client_connection_rate_limit", CONFIG_TYPE_INT, "0", 0,
 	    "At most this many connections per anvil_rate_time_unit from "
 	    "one client (0: no limit)." },
+	{ "smtpd_client_event_limit_exceptions", CONFIG_TYPE_LIST,
+	    "$mynetworks", 0,
+	    "Clients exempt from the smtpd_client_*_count/rate_limit "
+	    "limits (networks as in mynetworks, or type:table)." },
+	{ "smtpd_client_ipv4_prefix_length", CONFIG_TYPE_INT, "32", 0,
+	    "IPv4 clients are counted for the smtpd_client_*_limit limits "
+	    "per network of this prefix length (32: per address)." },
+	{ "smtpd_client_ipv6_prefix_length", CONFIG_TYPE_INT, "84", 0,
+	    "IPv6 clients are counted for the smtpd_client_*_limit limits "
+	    "per network of this prefix length (128: per address)." },
 	{ "smtpd_client_message_rate_limit", CONFIG_TYPE_INT, "0", 0,
-	    "At most this many messages per anvil_rate_time_unit from one "
-	    "client (0: no limit)." },
+	    "At most this many MAIL FROM commands per anvil_rate_time_unit "
+	    "from one client, accepted or not (0: no limit)." },
+	{ "smtpd_client_new_tls_session_rate_limit", CONFIG_TYPE_INT, "0", 0,
+	    "At most this many new (not resumed) TLS sessions per "
+	    "anvil_rate_time_unit from one client (0: no limit)." },
+	{ "smtpd_client_recipient_rate_limit", CONFIG_TYPE_INT, "0", 0,
+	    "At most this many RCPT TO commands per anvil_rate_time_unit "
+	    "from one client, accepted or not (0: no limit)." },
 	{ "smtpd_client_restrictions", CONFIG_TYPE_LIST, "", 0,
 	    "Restrictions applied to the client at connection time "
 	    "(evaluated at RCPT TO while smtpd_delay_reject = yes)." },

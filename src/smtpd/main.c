@@ -26,6 +26,7 @@
 #include "daemon.h"
 #include "dns.h"
 #include "psl.h"
+#include "rate.h"
 #include "log.h"
 #include "mem.h"
 #include "netserver.h"
@@ -78,6 +79,48 @@ read_dns_checks(struct smtpd_server *srv, struct daemon *d)
 		    "evaluation", error);
 }
 
+/*
+ * smtpd_client_*_rate_limit: one table of counters per client network
+ * for this service (docs/smtpd.md "Rate limits"), made only when a limit
+ * is on.  At most SMTPD_RATE_MAX_CLIENTS networks are held (about 100
+ * bytes each); beyond that the oldest window is forgotten.
+ */
+#define SMTPD_RATE_MAX_CLIENTS 100000
+
+static void
+read_rate_limits(struct smtpd_server *srv, struct config *cfg)
+{
+	uint64_t v4, v6;
+
+	srv->conn_rate_limit = config_int(cfg,
+	    "smtpd_client_connection_rate_limit");
+	srv->msg_rate_limit = config_int(cfg,
+	    "smtpd_client_message_rate_limit");
+	srv->rcpt_rate_limit = config_int(cfg,
+	    "smtpd_client_recipient_rate_limit");
+	srv->newtls_rate_limit = config_int(cfg,
+	    "smtpd_client_new_tls_session_rate_limit");
+	srv->auth_rate_limit = config_int(cfg, "smtpd_client_auth_rate_limit");
+	srv->rate_unit = config_time(cfg, "anvil_rate_time_unit");
+	if (srv->rate_unit == 0)
+		srv->rate_unit = 1;
+	v4 = config_int(cfg, "smtpd_client_ipv4_prefix_length");
+	v6 = config_int(cfg, "smtpd_client_ipv6_prefix_length");
+	if (v4 < 1 || v4 > 32)
+		log_fatal("smtpd_client_ipv4_prefix_length = %llu: expected "
+		    "1..32", (unsigned long long)v4);
+	if (v6 < 1 || v6 > 128)
+		log_fatal("smtpd_client_ipv6_prefix_length = %llu: expected "
+		    "1..128", (unsigned long long)v6);
+	srv->ipv4_prefix = (unsigned)v4;
+	srv->ipv6_prefix = (unsigned)v6;
+	if (srv->conn_rate_limit > 0 || srv->msg_rate_limit > 0 ||
+	    srv->rcpt_rate_limit > 0 || srv->newtls_rate_limit > 0 ||
+	    srv->auth_rate_limit > 0)
+		srv->rates = rate_table_new(SMTPD_RATE_N, srv->rate_unit * 1000,
+		    SMTPD_RATE_MAX_CLIENTS);
+}
+
 static void
 read_settings(struct smtpd_server *srv, struct daemon *d)
 {
@@ -104,6 +147,7 @@ read_settings(struct smtpd_server *srv, struct daemon *d)
 	srv->junk_command_limit = config_int(cfg, "smtpd_junk_command_limit");
 	srv->conn_count_limit = config_int(cfg,
 	    "smtpd_client_connection_count_limit");
+	read_rate_limits(srv, cfg);
 	srv->line_limit = config_int(cfg, "line_length_limit");
 	/* RFC 5321 4.5.3.1.4 allows 512; ESMTP parameters need more. */
 	if (srv->line_limit < 512)
@@ -266,6 +310,7 @@ main(int argc, char **argv)
 	smtpd_check_free(srv.check);
 	tls_server_free(srv.tls);
 	smtpd_auth_free(srv.auth);
+	rate_table_free(srv.rates);
 	buf_release(&srv.scratch);
 	free(srv.myhostname);
 	free(srv.banner);

@@ -16,6 +16,7 @@ struct dns_resolver;
 struct event_base;
 struct netserver;
 struct psl;
+struct rate_table;
 struct smtpd_auth;
 struct smtpd_check;
 struct tls_server;
@@ -25,6 +26,16 @@ enum smtpd_tls_level {
 	SMTPD_TLS_NONE,		/* no STARTTLS */
 	SMTPD_TLS_MAY,		/* offered */
 	SMTPD_TLS_ENCRYPT,	/* required before MAIL, AUTH, ... */
+};
+
+/* The kinds of event counted for smtpd_client_*_rate_limit. */
+enum smtpd_rate {
+	SMTPD_RATE_CONN,	/* connections */
+	SMTPD_RATE_MAIL,	/* MAIL FROM commands */
+	SMTPD_RATE_RCPT,	/* RCPT TO commands */
+	SMTPD_RATE_NEWTLS,	/* new (not resumed) TLS sessions */
+	SMTPD_RATE_AUTH,	/* AUTH commands */
+	SMTPD_RATE_N
 };
 
 /* Server-wide state: settings from main.cf and the netserver. */
@@ -51,6 +62,18 @@ struct smtpd_server {
 	uint64_t error_sleep_time;
 	uint64_t junk_command_limit;
 	uint64_t conn_count_limit;	/* 0: none */
+	/*
+	 * smtpd_client_*_rate_limit (0: none), counted per client network
+	 * (smtpd_client_ipv4/6_prefix_length) over anvil_rate_time_unit in
+	 * RATES; NULL when every rate limit is off.
+	 */
+	struct rate_table *rates;
+	uint64_t conn_rate_limit, msg_rate_limit, rcpt_rate_limit;
+	uint64_t newtls_rate_limit, auth_rate_limit;
+	uint64_t rate_unit;		/* anvil_rate_time_unit, seconds */
+	unsigned ipv4_prefix, ipv6_prefix;
+	uint64_t rate_evictions_logged;	/* evictions at the last warning */
+	uint64_t rate_full_warned;	/* when (monotonic ms), 0: never */
 	uint64_t line_limit;		/* longest command line */
 	enum smtpd_data_newline bare_newline;
 	bool helo_required;

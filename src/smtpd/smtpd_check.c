@@ -158,6 +158,8 @@ struct smtpd_check {
 	size_t n_nets;
 	struct netitem *nl_excl;	/* smtpd_forbid_bare_newline_exclusions */
 	size_t n_nl_excl;
+	struct netitem *ev_excl;	/* smtpd_client_event_limit_exceptions */
+	size_t n_ev_excl;
 	struct strlist mydest;		/* lower-case domain names */
 	struct maps *mydest_maps;	/* type:table items, or NULL */
 	struct strlist relay;
@@ -568,6 +570,9 @@ smtpd_check_new(struct config *cfg, const char **error_r)
 	if (compile_nets(cfg, "smtpd_forbid_bare_newline_exclusions",
 	    &c->nl_excl, &c->n_nl_excl, error_r) < 0)
 		goto fail;
+	if (compile_nets(cfg, "smtpd_client_event_limit_exceptions",
+	    &c->ev_excl, &c->n_ev_excl, error_r) < 0)
+		goto fail;
 	if (compile_domains(cfg, "mydestination", &c->mydest,
 	    &c->mydest_maps, error_r) < 0)
 		goto fail;
@@ -636,6 +641,10 @@ smtpd_check_free(struct smtpd_check *c)
 		if (c->nl_excl[i].maps != NULL)
 			maps_close(c->nl_excl[i].maps);
 	free(c->nl_excl);
+	for (size_t i = 0; i < c->n_ev_excl; i++)
+		if (c->ev_excl[i].maps != NULL)
+			maps_close(c->ev_excl[i].maps);
+	free(c->ev_excl);
 	strlist_release(&c->mydest);
 	strlist_release(&c->relay);
 	strlist_release(&c->valias);
@@ -703,6 +712,13 @@ smtpd_check_bare_newline_excluded(struct smtpd_check *c,
     const struct smtpd_check_ctx *ctx)
 {
 	return nets_match(c->nl_excl, c->n_nl_excl, ctx);
+}
+
+bool
+smtpd_check_event_limit_exempt(struct smtpd_check *c,
+    const struct smtpd_check_ctx *ctx)
+{
+	return nets_match(c->ev_excl, c->n_ev_excl, ctx);
 }
 
 /* Replies. */

@@ -104,6 +104,13 @@ bool smtpd_check_bare_newline_excluded(struct smtpd_check *c,
     const struct smtpd_check_ctx *ctx);
 
 /*
+ * True when the client address is in smtpd_client_event_limit_exceptions
+ * (default $mynetworks): no smtpd_client_*_count/rate_limit applies.
+ */
+bool smtpd_check_event_limit_exempt(struct smtpd_check *c,
+    const struct smtpd_check_ctx *ctx);
+
+/*
  * Evaluate the list WHICH.  Returns 0 when the request may go on (a permit
  * or no decision), -1 with the complete reply line (without CRLF:
  * "554 5.7.1 <a@b>: Relay access denied") in REPLY (reset first), or 1

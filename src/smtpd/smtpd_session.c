@@ -47,6 +47,7 @@
 #include "mem.h"
 #include "netserver.h"
 #include "queue_id.h"
+#include "rate.h"
 #include "smtp_addr.h"
 #include "smtp_cmd.h"
 #include "smtpd.h"
@@ -169,6 +170,9 @@ struct session {
 	char *helo;
 	bool esmtp;
 	bool counted_conn;
+	/* The key of the client limits: address or network (prefix). */
+	char range[INET6_ADDRSTRLEN + 20];
+	bool limit_exempt;	/* smtpd_client_event_limit_exceptions */
 	enum sstate state;
 	unsigned busy;
 	bool closing;
@@ -268,6 +272,95 @@ log_reject(struct session *s, const char *what, const char *reply,
 	buf_release(&c);
 	buf_release(&d);
 	buf_release(&fb);
+}
+
+/* Client rate limits (smtpd_client_*_rate_limit, as anvil(8)). */
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The client's address, or with smtpd_client_ipv4/6_prefix_length below
+ * the full length its network ("2001:db8:0:1:2:3000::/84"), as Postfix
+ * 3.8 aggregates anvil's counters: an IPv6 client owns far more than one
+ * address, and one table entry per network bounds what it can make us
+ * remember.
+ */
+static void
+client_range(struct session *s)
+{
+	unsigned char net[16];
+	unsigned prefix = s->family == AF_INET ? s->srv->ipv4_prefix :
+	    s->srv->ipv6_prefix;
+	unsigned full = s->family == AF_INET ? 32 : 128;
+	char text[INET6_ADDRSTRLEN];
+
+	str_copy(s->range, sizeof(s->range), s->addr);
+	if ((s->family != AF_INET && s->family != AF_INET6) ||
+	    prefix >= full)
+		return;
+	memset(net, 0, sizeof(net));
+	memcpy(net, s->abytes, prefix / 8);
+	if (prefix % 8 != 0)
+		net[prefix / 8] = (unsigned char)(s->abytes[prefix / 8] &
+		    (0xff << (8 - prefix % 8)));
+	if (inet_ntop(s->family, net, text, sizeof(text)) == NULL)
+		return;
+	(void)snprintf(s->range, sizeof(s->range), "%s/%u", text, prefix);
+}
+
+/* Say once per time unit that the table forgets clients. */
+static void
+rate_table_watch(struct smtpd_server *srv, uint64_t now)
+{
+	uint64_t ev = rate_table_evictions(srv->rates);
+
+	if (ev == srv->rate_evictions_logged || (srv->rate_full_warned != 0 &&
+	    now - srv->rate_full_warned < srv->rate_unit * 1000))
+		return;
+	log_warning("client rate table full (%zu clients): %llu oldest "
+	    "entries dropped", rate_table_count(srv->rates),
+	    (unsigned long long)(ev - srv->rate_evictions_logged));
+	srv->rate_evictions_logged = ev;
+	srv->rate_full_warned = now;
+}
+
+/*
+ * Count one event of KIND for the client when LIMIT is on, and say
+ * whether it goes beyond LIMIT (*N_R: the count in this time unit).
+ * Clients in smtpd_client_event_limit_exceptions are not counted.
+ */
+static bool
+rate_over(struct session *s, enum smtpd_rate kind, uint64_t limit,
+    unsigned long *n_r)
+{
+	struct smtpd_server *srv = s->srv;
+	uint64_t now;
+
+	*n_r = 0;
+	if (limit == 0 || s->limit_exempt || srv->rates == NULL)
+		return false;
+	now = now_ms();
+	*n_r = rate_table_add(srv->rates, s->range, kind, now);
+	rate_table_watch(srv, now);
+	return *n_r > limit;
+}
+
+/* The count of KIND so far, without counting (as anvil's *_stat). */
+static bool
+rate_stat_over(struct session *s, enum smtpd_rate kind, uint64_t limit)
+{
+	struct smtpd_server *srv = s->srv;
+
+	if (limit == 0 || s->limit_exempt || srv->rates == NULL)
+		return false;
+	return rate_table_get(srv->rates, s->range, kind, now_ms()) > limit;
 }
 
 /* Replies. */
@@ -1481,6 +1574,7 @@ do_mail(struct session *s, struct smtp_cmd *cmd)
 	struct smtpd_server *srv = s->srv;
 	struct smtpd_check_ctx ctx;
 	struct txn *t;
+	unsigned long n;
 	int r;
 
 	if (srv->helo_required && s->helo == NULL) {
@@ -1491,6 +1585,16 @@ do_mail(struct session *s, struct smtp_cmd *cmd)
 	if (s->txn != NULL) {
 		respond(s, SMTP_VERB_MAIL, "503 5.5.1 Error: nested MAIL "
 		    "command");
+		return;
+	}
+	/* Counted whether or not the MAIL is accepted, as in Postfix. */
+	if (!s->resuming && rate_over(s, SMTPD_RATE_MAIL, srv->msg_rate_limit,
+	    &n)) {
+		respond(s, SMTP_VERB_MAIL, "450 4.7.1 Error: too much mail "
+		    "from %s", s->addr);
+		log_warning("Message delivery request rate limit exceeded: "
+		    "%lu from %s[%s] for service %s", n, s->name, s->addr,
+		    srv->service);
 		return;
 	}
 	if (cmd->smtputf8 && !srv->smtputf8) {
@@ -1546,11 +1650,21 @@ do_rcpt(struct session *s, struct smtp_cmd *cmd)
 	struct txn *t = s->txn;
 	struct buf to, *req;
 	const char *error = NULL;
+	unsigned long rate;
 	int r = 0;
 
 	if (t == NULL) {
 		respond(s, SMTP_VERB_RCPT, "503 5.5.1 Error: need MAIL "
 		    "command");
+		return;
+	}
+	if (!s->resuming && rate_over(s, SMTPD_RATE_RCPT, srv->rcpt_rate_limit,
+	    &rate)) {
+		log_warning("Recipient address rate limit exceeded: %lu from "
+		    "%s[%s] for service %s", rate, s->name, s->addr,
+		    srv->service);
+		respond(s, SMTP_VERB_RCPT, "450 4.7.1 Error: too many "
+		    "recipients from %s", s->addr);
 		return;
 	}
 	if (!s->resuming)
@@ -1822,6 +1936,7 @@ tls_established(struct session *s)
 	struct smtpd_server *srv = s->srv;
 	struct timeval tv = { (time_t)srv->timeout, 0 };
 	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
+	unsigned long n;
 
 	s->tls = true;
 	s->tls_phase = TLS_OFF;
@@ -1832,6 +1947,22 @@ tls_established(struct session *s)
 	log_info("Anonymous TLS connection established from %s[%s]: %s%s",
 	    s->name, s->addr, srv->scratch.data, SSL_session_reused(ssl) ?
 	    " (session resumed)" : "");
+	/*
+	 * As Postfix: a new session is counted once it exists (the CPU is
+	 * spent by then; the limit really bites at the next STARTTLS or
+	 * wrapper-mode connection, which are refused before a handshake).
+	 */
+	if (!SSL_session_reused(ssl) && rate_over(s, SMTPD_RATE_NEWTLS,
+	    srv->newtls_rate_limit, &n)) {
+		log_warning("New TLS session rate limit exceeded: %lu from "
+		    "%s[%s] for service %s", n, s->name, s->addr, srv->service);
+		s->banner_pending = false;
+		evbuffer_add_printf(bufferevent_get_output(s->bev),
+		    "421 4.7.0 %s Error: too many new TLS sessions from "
+		    "%s[%s]\r\n", srv->myhostname, s->name, s->addr);
+		session_close(s);
+		return;
+	}
 	if (s->banner_pending) {
 		s->banner_pending = false;
 		evbuffer_add_printf(bufferevent_get_output(s->bev),
@@ -1893,6 +2024,13 @@ do_starttls(struct session *s, struct smtp_cmd *cmd)
 	if (s->txn != NULL) {
 		respond(s, SMTP_VERB_STARTTLS, "503 5.5.1 Error: MAIL "
 		    "transaction in progress");
+		return;
+	}
+	if (rate_stat_over(s, SMTPD_RATE_NEWTLS, s->srv->newtls_rate_limit)) {
+		log_warning("Refusing STARTTLS request from %s[%s] for service "
+		    "%s", s->name, s->addr, s->srv->service);
+		respond(s, SMTP_VERB_STARTTLS, "454 4.7.0 Error: too many new "
+		    "TLS sessions from %s[%s]", s->name, s->addr);
 		return;
 	}
 	/*
@@ -2016,7 +2154,16 @@ do_auth(struct session *s, struct smtp_cmd *cmd)
 {
 	struct smtpd_server *srv = s->srv;
 	struct buf reply;
+	unsigned long n;
 
+	/* Every AUTH command counts, accepted or not, as in Postfix. */
+	if (rate_over(s, SMTPD_RATE_AUTH, srv->auth_rate_limit, &n)) {
+		log_warning("AUTH command rate limit exceeded: %lu from %s[%s] "
+		    "for service %s", n, s->name, s->addr, srv->service);
+		respond(s, SMTP_VERB_AUTH, "450 4.7.1 Error: too many AUTH "
+		    "commands from %s", s->addr);
+		return;
+	}
 	if (!auth_offered(s)) {
 		respond(s, SMTP_VERB_AUTH, "503 5.5.1 Error: authentication "
 		    "not enabled");
@@ -2489,7 +2636,7 @@ session_free(struct session *s)
 	smtpd_auth_exchange_release(&s->ax);
 	smtpd_auth_job_cancel(s->auth_job);
 	netserver_session_ended(s->srv->net,
-	    s->counted_conn ? s->addr : NULL);
+	    s->counted_conn ? s->range : NULL);
 	free(s);
 }
 
@@ -2520,6 +2667,15 @@ smtpd_session_start(struct smtpd_server *srv, int fd,
 	if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
 		getnameinfo((struct sockaddr *)&local, llen, s->local,
 		    sizeof(s->local), NULL, 0, NI_NUMERICHOST);
+	client_range(s);
+	{
+		/* By address (the name is not known yet), as mynetworks. */
+		struct smtpd_check_ctx ctx;
+
+		fill_ctx(s, &ctx, NULL);
+		s->limit_exempt = smtpd_check_event_limit_exempt(srv->check,
+		    &ctx);
+	}
 	if (srv->tls_wrapper) {
 		/* RFC 8314: TLS from the first byte; the greeting follows it. */
 		s->bev = bufferevent_openssl_socket_new(srv->base, fd,
@@ -2573,6 +2729,7 @@ session_greet(struct session *s)
 	struct smtpd_server *srv = s->srv;
 	struct smtpd_check_ctx ctx;
 	unsigned long n;
+	bool refuse;
 
 	log_info("connect from %s[%s]", s->name, s->addr);
 
@@ -2580,16 +2737,32 @@ session_greet(struct session *s)
 	if (s->nl != SMTPD_DATA_NL_KEEP &&
 	    smtpd_check_bare_newline_excluded(srv->check, &ctx))
 		s->nl = SMTPD_DATA_NL_KEEP;
-	n = netserver_conn_add(srv->net, s->addr);
+	n = netserver_conn_add(srv->net, s->range);
 	s->counted_conn = true;
 	/*
-	 * As Postfix (smtpd_client_event_limit_exceptions = $mynetworks):
-	 * trusted clients are not limited.
+	 * smtpd_client_event_limit_exceptions ($mynetworks) are not
+	 * limited.  Concurrency first, then the rate; both refuse with the
+	 * same reply, as in Postfix.
 	 */
+	refuse = true;
 	if (srv->conn_count_limit > 0 && n > srv->conn_count_limit &&
-	    !smtpd_check_mynetworks(srv->check, &ctx)) {
+	    !s->limit_exempt)
 		log_warning("Connection concurrency limit exceeded: %lu from "
 		    "%s[%s] for service %s", n, s->name, s->addr, srv->service);
+	else if (rate_over(s, SMTPD_RATE_CONN, srv->conn_rate_limit, &n))
+		log_warning("Connection rate limit exceeded: %lu from %s[%s] "
+		    "for service %s", n, s->name, s->addr, srv->service);
+	else
+		refuse = false;
+	if (!refuse && srv->tls_wrapper && rate_stat_over(s,
+	    SMTPD_RATE_NEWTLS, srv->newtls_rate_limit)) {
+		/* No handshake just to say no (Postfix does the same). */
+		log_warning("Refusing TLS service request from %s[%s] for "
+		    "service %s", s->name, s->addr, srv->service);
+		session_free(s);
+		return;
+	}
+	if (refuse) {
 		if (srv->tls_wrapper) {
 			session_free(s);
 			return;
