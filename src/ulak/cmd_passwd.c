@@ -11,6 +11,7 @@
  * Runs with the invoking user's privileges.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,8 +112,9 @@ passwd_file_of(const char *spec)
 
 /*
  * The new file: OLD with USER's hash replaced, or with a new line for
- * USER appended (uid, gid and the home's folder copied from the first
- * entry, as `ulak init` lays them out).  *ADDED_R tells which.
+ * USER appended (a system account's own uid, gid, home and shell; else
+ * uid, gid and the home's folder copied from the first entry, as `ulak
+ * init` lays them out).  *ADDED_R tells which.
  */
 static void
 passwd_edit(const struct buf *old, const char *user, const char *hash,
@@ -121,6 +123,7 @@ passwd_edit(const struct buf *old, const char *user, const char *hash,
 	const char *p = old->data, *end = old->data + old->len;
 	const char *first = NULL;
 	size_t first_len = 0, ul = strlen(user);
+	struct passwd *pw;
 
 	*added_r = true;
 	while (p < end) {
@@ -149,6 +152,20 @@ passwd_edit(const struct buf *old, const char *user, const char *hash,
 	}
 	if (!*added_r)
 		return;
+	/*
+	 * A system account (not root) keeps its own uid, gid, home and
+	 * shell: its mail is its own, read through a worker of its uid
+	 * (docs/security.md, "mailuser"), delivered by local as it.
+	 */
+	if ((pw = getpwnam(user)) != NULL && pw->pw_uid != 0 &&
+	    pw->pw_dir != NULL && pw->pw_dir[0] == '/' &&
+	    strchr(pw->pw_dir, ':') == NULL && pw->pw_shell != NULL &&
+	    strchr(pw->pw_shell, ':') == NULL) {
+		buf_printf(out, "%s:%s:%lu:%lu::%s:%s\n", user, hash,
+		    (unsigned long)pw->pw_uid, (unsigned long)pw->pw_gid,
+		    pw->pw_dir, pw->pw_shell);
+		return;
+	}
 	/* name:hash:uid:gid:gecos:home:shell */
 	{
 		struct strlist f;
@@ -308,8 +325,10 @@ const struct ulak_cmd ulak_cmd_passwd = {
 	    "    that smtpd_sasl_password_maps names (in an instance written by\n"
 	    "    `ulak init`: CONFIG_DIR/users, which SMTP AUTH, POP3, IMAP and\n"
 	    "    local delivery share).  A user that is not in the file yet is\n"
-	    "    added, with the uid, gid and shell of the file's first user\n"
-	    "    and a home beside its home (.../home/USER).\n"
+	    "    added: a system account (other than root) with its own uid,\n"
+	    "    gid, home and shell, so that its ~/Maildir is served as that\n"
+	    "    uid; any other name with the uid, gid and shell of the file's\n"
+	    "    first user and a home beside its home (.../home/USER).\n"
 	    "\n"
 	    "    The password is read from the terminal twice without echo, or\n"
 	    "    as one line from standard input when that is not a terminal\n"

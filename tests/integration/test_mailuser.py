@@ -129,9 +129,9 @@ def add_lines(inst, *lines):
             f.write(line)
 
 
-@pytest.fixture
-def sysuser(instance, daemon_tmp):
-    """A system account ulaktNNNNNN with its own uid, in the users table."""
+def _account(instance, daemon_tmp, table):
+    """A system account ulaktNNNNNN with its own uid (in the users table
+    when TABLE)."""
     name = "ulakt%06d" % random.randrange(1000000)
     uid = free_uid()
     home = daemon_tmp / f"home-{name}"
@@ -143,7 +143,9 @@ def sysuser(instance, daemon_tmp):
         home.chmod(0o700)
         u = SysUser(name, uid, home, instance.password)
         u.gid = pwd.getpwnam(name).pw_gid
-        add_lines(instance, table_line(instance, name, uid, u.gid, home))
+        if table:
+            add_lines(instance, table_line(instance, name, uid, u.gid,
+                                           home))
         yield u
     finally:
         instance.stop()
@@ -157,6 +159,18 @@ def sysuser(instance, daemon_tmp):
         subprocess.run(["userdel", "-r", name], capture_output=True)
         subprocess.run(["userdel", "-f", name], capture_output=True)
         assert subprocess.run(["id", name], capture_output=True).returncode
+
+
+@pytest.fixture
+def sysuser(instance, daemon_tmp):
+    """A system account ulaktNNNNNN with its own uid, in the users table."""
+    yield from _account(instance, daemon_tmp, True)
+
+
+@pytest.fixture
+def account(instance, daemon_tmp):
+    """A system account ulaktNNNNNN, not in the users table yet."""
+    yield from _account(instance, daemon_tmp, False)
 
 
 def send(inst, rcpt, body, subject="hello"):
@@ -258,6 +272,38 @@ def test_delivery_and_imaps(sysuser, instance):
     assert f"login user={u.name} from 127.0.0.1 (TLS): served by a " \
         "worker" in log
     assert "worker pid" in log
+
+
+def test_ulak_passwd_adds_a_system_account_as_itself(account, instance):
+    """The tutorial's path: `adduser alice`, then `ulak passwd alice`: the
+    table line gets alice's own uid, gid and home, local delivers into
+    her ~/Maildir as her, and IMAP reads it through a worker of her uid."""
+    u = account
+    r = instance.run("passwd", u.name, input="s3cret pass\n")
+    assert r.returncode == 0, r.stderr
+    lines = [ln.split(":") for ln in
+             (instance.dir / "users").read_text().splitlines()
+             if ln.startswith(u.name + ":")]
+    assert len(lines) == 1, lines
+    f = lines[0]
+    assert (f[2], f[3], f[5], f[6]) == (str(u.uid), str(u.gid),
+                                        str(u.home), "/usr/sbin/nologin")
+    assert f[1].startswith("$y$")
+    instance.start()
+    instance.wait_port(instance.ports["imaps"])
+    path = deliver(instance, u, "via passwd\r\n", "pw")
+    assert path.stat().st_uid == u.uid
+    stored = path.read_bytes()
+    m = imaplib.IMAP4_SSL("127.0.0.1", instance.ports["imaps"],
+                          ssl_context=tls_context(), timeout=20)
+    typ, _ = m.login(u.name, "s3cret pass")
+    assert typ == "OK"
+    check_processes(instance, "imapd", u)
+    typ, data = m.select("INBOX")
+    assert typ == "OK" and data[0] == b"1"
+    typ, data = m.fetch("1", "(BODY.PEEK[])")
+    assert data[0][1] == crlf(stored)
+    m.logout()
 
 
 def test_imap_starttls_and_pipelining(sysuser, instance):
