@@ -420,6 +420,17 @@ read_settings(struct smtp_agent *a, struct daemon *d)
 	level = config_str(cfg, "smtp_tls_security_level");
 	if (smtp_tls_level_parse(level, &a->tls_level, &err) < 0)
 		log_fatal("smtp_tls_security_level: %s", err);
+	a->dnssec = config_str(cfg, "dnssec_trust_anchor_file")[0] != '\0';
+	if (a->tls_level == SMTP_TLS_DANE && !a->dnssec) {
+		/*
+		 * No DNSSEC validation, no secure answer, no DANE: Postfix
+		 * falls back to "may" the same way.
+		 */
+		log_warning("smtp_tls_security_level = dane needs DNSSEC "
+		    "validation, but dnssec_trust_anchor_file is empty: "
+		    "using \"may\"");
+		a->tls_level = SMTP_TLS_MAY;
+	}
 	strlist_init(&l);
 	config_list(cfg, "smtp_tls_policy_maps", &l);
 	if (l.n > 0) {

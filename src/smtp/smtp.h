@@ -8,7 +8,8 @@
  *             results, done-marks, log lines
  * smtp_session.c  one SMTP conversation on one TCP connection: ESMTP,
  *             PIPELINING, SIZE, 8BITMIME, SMTPUTF8, DSN, STARTTLS
- * smtp_tls.c  the OpenSSL client context and certificate checks
+ * smtp_tls.c  the OpenSSL client context, certificate checks and DANE
+ *             (RFC 7672: TLSA records handed to OpenSSL's DANE verifier)
  */
 #ifndef ULAK_SMTP_SMTP_H
 #define ULAK_SMTP_SMTP_H
@@ -55,6 +56,24 @@ struct smtp_agent {
 	struct smtp_session *idle;	/* sessions kept for reuse */
 	unsigned n_idle;
 	struct dkim_signer *dkim;	/* outgoing DKIM signatures */
+	bool dnssec;			/* dnssec_trust_anchor_file is set */
+};
+
+/* One usable TLSA record (RFC 6698 2.1, RFC 7672 3.1). */
+struct smtp_tlsa {
+	uint8_t usage;		/* 2 DANE-TA or 3 DANE-EE */
+	uint8_t selector;	/* 0 full certificate, 1 public key */
+	uint8_t mtype;		/* 0 exact, 1 SHA2-256, 2 SHA2-512 */
+	unsigned char *data;
+	size_t len;
+};
+
+/* The DANE data of one server host (RFC 7672 2.2.2, 3.2.2). */
+struct smtp_dane {
+	char base[256];		/* TLSA base domain: the host name */
+	char qname[300];	/* "_25._tcp.<base>", for messages */
+	struct smtp_tlsa *rr;	/* usable records only */
+	size_t n;
 };
 
 /* A recipient of the current request. */
@@ -66,6 +85,7 @@ struct smtp_rcpt {
 	char dsn[16];
 	struct buf text;
 	char relay[320];		/* "host[addr]:port" or "none" */
+	bool dane;			/* delivered over a DANE-verified session */
 };
 
 /* One address to try. */
@@ -75,6 +95,14 @@ struct smtp_addr_try {
 	int family;
 	unsigned port;
 	bool no_tls;		/* retry in plaintext after a failed handshake */
+	/*
+	 * The TLS level for this address: the delivery's, except at "dane"
+	 * where each host gets "dane" (usable TLSA records), "encrypt"
+	 * (secure TLSA records, none usable) or "may" (RFC 7672 2.2).
+	 */
+	enum smtp_tls_level level;
+	/* level "dane": the host's records, owned by the delivery */
+	const struct smtp_dane *dane;
 };
 
 struct delivery {
@@ -104,6 +132,8 @@ struct delivery {
 	struct buf last_reason;
 	struct smtp_session *session;
 	bool routed;			/* DNS routing has started */
+	bool mx_secure;			/* DNSSEC-secure MX (or no-MX) answer */
+	bool dane_session;		/* the current session is DANE-verified */
 	struct timeval start;
 	/* who to tell */
 	void (*done_cb)(struct delivery *d, void *arg);
@@ -174,5 +204,25 @@ SSL_CTX *smtp_tls_context(const char *cafile, const char *capath,
  */
 void smtp_tls_check(SSL *ssl, const char *names, bool *trusted_r,
     bool *matched_r);
+/*
+ * Is TLSA record (USAGE, SELECTOR, MTYPE, LEN bytes of data) usable for
+ * SMTP (RFC 7672 3.1: DANE-TA(2) and DANE-EE(3) only; selectors 0/1;
+ * matching types 0/1/2 with the digest's length)?
+ */
+bool smtp_tls_tlsa_usable(unsigned usage, unsigned selector, unsigned mtype,
+    size_t len);
+/*
+ * Before the handshake: make OpenSSL authenticate the server of SSL by
+ * the records of DANE (base domain and reference identifiers, RFC 7672
+ * 3.2.2; extra names MATCH, ':'-separated, may be NULL).  -1 with
+ * *error_r when OpenSSL takes none of the records.
+ */
+int smtp_tls_dane_enable(SSL *ssl, const struct smtp_dane *dane,
+    const char *match, const char **error_r);
+/*
+ * After the handshake: did a TLSA record match?  True with a note on the
+ * matching record in NOTE[SIZE]; false with OpenSSL's reason there.
+ */
+bool smtp_tls_dane_check(SSL *ssl, char *note, size_t size);
 
 #endif

@@ -8,6 +8,15 @@
  * outcome, mark delivered recipients in the queue file durably, log one
  * line per recipient.
  *
+ * At TLS level "dane" (RFC 7672 2.2) each host is classified from DNSSEC:
+ * a secure MX answer (or a secure no-MX answer, or a [host] next hop),
+ * secure address records and a secure TLSA RRset at _port._tcp.host with
+ * usable records make the host "dane" (TLS mandatory, authenticated by
+ * TLSA only); secure records none of which is usable: "encrypt"; no TLSA
+ * records, or anything insecure on the way: "may".  A TLSA lookup that
+ * fails (SERVFAIL, bogus, timeout) on a secure host drops the host (RFC
+ * 7672 2.1.1: never a downgrade to cleartext); no host left: 4.7.5.
+ *
  * Distrusts DNS data (names, counts) and the request's indexes; the queue
  * file is validated by queue_file_open.
  */
@@ -36,7 +45,14 @@ struct mx_host {
 	struct dns_rr *a;	/* copies: addr fields only */
 	size_t n_a;
 	enum dns_status st4, st6;
+	enum dns_security sec4, sec6;
 	char err[256];
+	/* TLS, level "dane" */
+	enum smtp_tls_level level;	/* this host's effective level */
+	struct dns_query *qt;		/* the TLSA lookup */
+	struct smtp_dane dane;
+	bool tlsa_failed;		/* skip the host (RFC 7672 2.1.1) */
+	char tlsa_err[400];
 };
 
 static void routing_done(struct delivery *d);
@@ -67,6 +83,7 @@ delivery_result(struct delivery *d, struct smtp_rcpt *r, const char *dsn,
 		return;
 	r->final = true;
 	str_copy(r->dsn, sizeof(r->dsn), dsn);
+	r->dane = dsn[0] == '2' && d->dane_session;
 	buf_reset(&r->text);
 	buf_append_str(&r->text, text);
 }
@@ -144,14 +161,14 @@ finish(struct delivery *d)
 		log_escape(&esc, r->text.data, r->text.len);
 		if (delay < 0)
 			delay = 0;
-		log_info("%s: to=<%s>%s%s%s, relay=%s, delay=%.2f, dsn=%s, "
+		log_info("%s: to=<%s>%s%s%s, relay=%s, delay=%.2f, %sdsn=%s, "
 		    "status=%s (%s)", d->queue_id, r->q->address,
 		    r->q->orcpt ? ", orig_to=<" : "",
 		    r->q->orcpt ? (strchr(r->q->orcpt, ';') ?
 		    strchr(r->q->orcpt, ';') + 1 : r->q->orcpt) : "",
 		    r->q->orcpt ? ">" : "",
-		    r->relay[0] ? r->relay : "none", delay, r->dsn, status,
-		    esc.data);
+		    r->relay[0] ? r->relay : "none", delay,
+		    r->dane ? "tls=dane, " : "", r->dsn, status, esc.data);
 	}
 	buf_release(&esc);
 	(void)a;
@@ -235,8 +252,104 @@ host_free(struct mx_host *h)
 {
 	dns_cancel(h->q4);
 	dns_cancel(h->q6);
+	dns_cancel(h->qt);
+	for (size_t i = 0; i < h->dane.n; i++)
+		free(h->dane.rr[i].data);
+	free(h->dane.rr);
 	free(h->a);
 	free(h->name);
+}
+
+/* The TLSA RRset of host H is known: its level (RFC 7672 2.2). */
+static void
+tlsa_cb(const struct dns_answer *ans, void *arg)
+{
+	struct mx_host *h = arg;
+	struct delivery *d = h->d;
+	size_t unusable = 0;
+
+	h->qt = NULL;
+	switch (ans->status) {
+	case DNS_TEMPFAIL:
+		/* RFC 7672 2.1.1: the records may exist; no downgrade. */
+		h->tlsa_failed = true;
+		snprintf(h->tlsa_err, sizeof(h->tlsa_err), "TLSA lookup error "
+		    "for %s:%u: %s", h->name, d->nh.port, ans->error ?
+		    ans->error : "temporary failure");
+		log_info("%s: %s", d->queue_id, h->tlsa_err);
+		break;
+	case DNS_NXDOMAIN:
+	case DNS_NODATA:
+		h->level = SMTP_TLS_MAY;	/* no DANE for this host */
+		break;
+	case DNS_OK:
+		if (ans->security != DNS_SECURE) {
+			/* RFC 7672 2.2: insecure TLSA records are ignored. */
+			h->level = SMTP_TLS_MAY;
+			break;
+		}
+		h->dane.rr = xcalloc(ans->n_rr, sizeof(*h->dane.rr));
+		for (size_t i = 0; i < ans->n_rr; i++) {
+			const struct dns_rr *rr = &ans->rr[i];
+			struct smtp_tlsa *t;
+
+			if (!smtp_tls_tlsa_usable(rr->usage, rr->selector,
+			    rr->mtype, rr->data_len)) {
+				unusable++;
+				continue;
+			}
+			t = &h->dane.rr[h->dane.n++];
+			t->usage = (uint8_t)rr->usage;
+			t->selector = (uint8_t)rr->selector;
+			t->mtype = (uint8_t)rr->mtype;
+			t->len = rr->data_len;
+			t->data = (unsigned char *)xmemdup0(rr->data,
+			    rr->data_len);
+		}
+		/*
+		 * Records but none usable (RFC 7672 2.2, Postfix): the host
+		 * announced TLS; mandatory, not authenticated.
+		 */
+		h->level = h->dane.n > 0 ? SMTP_TLS_DANE : SMTP_TLS_ENCRYPT;
+		if (h->dane.n == 0)
+			log_info("%s: %s: %zu TLSA record%s, none usable: TLS "
+			    "without authentication", d->queue_id,
+			    h->dane.qname, unusable, unusable == 1 ? "" : "s");
+		break;
+	}
+	if (--d->pending_queries == 0)
+		routing_done(d);
+}
+
+/*
+ * Both address lookups of H are done: at level "dane", look up its TLSA
+ * records when everything that led to it was DNSSEC-secure.
+ */
+static void
+host_tls(struct delivery *d, struct mx_host *h)
+{
+	bool secure = h->n_a > 0;
+	int n;
+
+	h->level = d->tls_level;
+	if (d->tls_level != SMTP_TLS_DANE)
+		return;
+	h->level = SMTP_TLS_MAY;
+	/* RFC 7672 2.2.1, 2.2.2: secure MX and secure address records. */
+	if (h->st4 == DNS_OK && h->sec4 != DNS_SECURE)
+		secure = false;
+	if (h->st6 == DNS_OK && h->sec6 != DNS_SECURE)
+		secure = false;
+	if (!d->mx_secure || !secure)
+		return;
+	str_copy(h->dane.base, sizeof(h->dane.base), h->name);
+	n = snprintf(h->dane.qname, sizeof(h->dane.qname), "_%u._tcp.%s",
+	    d->nh.port, h->name);
+	if (n < 0 || (size_t)n >= sizeof(h->dane.qname))
+		return;		/* an impossible name has no TLSA records */
+	d->pending_queries++;
+	h->qt = dns_lookup(d->agent->dns, h->dane.qname, DNS_T_TLSA, tlsa_cb,
+	    h);
 }
 
 static void
@@ -248,9 +361,11 @@ addr_cb(const struct dns_answer *ans, void *arg)
 	if (ans->type == DNS_T_A) {
 		h->q4 = NULL;
 		h->st4 = ans->status;
+		h->sec4 = ans->security;
 	} else {
 		h->q6 = NULL;
 		h->st6 = ans->status;
+		h->sec6 = ans->security;
 	}
 	if (ans->status == DNS_OK) {
 		h->a = xreallocarray(h->a, h->n_a + ans->n_rr, sizeof(*h->a));
@@ -265,6 +380,8 @@ addr_cb(const struct dns_answer *ans, void *arg)
 		    "name=%s type=%s: %s", ans->qname,
 		    dns_type_name(ans->type), ans->error ? ans->error : "?");
 	}
+	if (h->q4 == NULL && h->q6 == NULL)
+		host_tls(d, h);
 	if (--d->pending_queries == 0)
 		routing_done(d);
 }
@@ -285,11 +402,16 @@ routing_done(struct delivery *d)
 {
 	struct smtp_agent *a = d->agent;
 	bool tempfail = false, self = false;
-	const char *why = NULL;
+	const char *why = NULL, *tlsa_why = NULL;
 
 	for (size_t i = 0; i < d->n_hosts; i++) {
 		struct mx_host *h = &d->hosts[i];
 
+		if (h->tlsa_failed) {
+			if (tlsa_why == NULL)
+				tlsa_why = h->tlsa_err;
+			continue;
+		}
 		if (h->n_a == 0) {
 			if (h->st4 == DNS_TEMPFAIL || h->st6 == DNS_TEMPFAIL)
 				tempfail = true;
@@ -318,6 +440,8 @@ routing_done(struct delivery *d)
 			str_copy(t->addr, sizeof(t->addr), h->a[k].addr_str);
 			t->family = h->a[k].family;
 			t->port = d->nh.port;
+			t->level = h->level;
+			t->dane = h->level == SMTP_TLS_DANE ? &h->dane : NULL;
 		}
 		if (self)
 			break;
@@ -329,6 +453,8 @@ routing_done(struct delivery *d)
 			snprintf(text, sizeof(text), "mail for %s loops back "
 			    "to myself", d->nh.host);
 			result_all(d, "5.4.6", text);
+		} else if (tlsa_why != NULL) {
+			result_all(d, "4.7.5", tlsa_why);
 		} else {
 			char text[400];
 
@@ -338,6 +464,11 @@ routing_done(struct delivery *d)
 		}
 		finish(d);
 		return;
+	}
+	if (tlsa_why != NULL) {
+		/* The reason if no other host does better. */
+		str_copy(d->last_dsn, sizeof(d->last_dsn), "4.7.5");
+		buf_set_str(&d->last_reason, tlsa_why);
 	}
 	try_next(d);
 }
@@ -352,6 +483,8 @@ mx_cb(const struct dns_answer *ans, void *arg)
 	size_t n, best_self = SIZE_MAX;
 
 	d->mx_query = NULL;
+	/* RFC 7672 2.2.1: MX host names are trusted only when secure. */
+	d->mx_secure = ans->security == DNS_SECURE;
 	switch (ans->status) {
 	case DNS_NXDOMAIN:
 		snprintf(text, sizeof(text), "Host or domain name not found. "
@@ -435,7 +568,7 @@ tls_policy(struct delivery *d, const char **error_r)
 
 	d->tls_level = a->tls_level;
 	if (a->tls_policy == NULL)
-		return 0;
+		goto dane;
 	/* Postfix's order: the next hop as written, then its host part. */
 	rc = maps_lookup(a->tls_policy, d->nexthop, &value, &err);
 	if (rc == 0 && strcmp(d->nexthop, d->nh.host) != 0)
@@ -445,12 +578,24 @@ tls_policy(struct delivery *d, const char **error_r)
 		return -1;
 	}
 	if (rc == 0)
-		return 0;
+		goto dane;
 	if (smtp_tls_policy_parse(value, &d->tls_level, &d->tls_match,
 	    &err) < 0) {
 		*error_r = err_fmt("smtp_tls_policy_maps, %s: %s", d->nexthop,
 		    err);
 		return -1;
+	}
+dane:
+	if (d->tls_level == SMTP_TLS_DANE && !a->dnssec) {
+		/* Without DNSSEC no answer is secure: Postfix uses "may". */
+		static bool warned;
+
+		if (!warned)
+			log_warning("TLS level \"dane\" needs DNSSEC validation, "
+			    "but dnssec_trust_anchor_file is empty: using "
+			    "\"may\"");
+		warned = true;
+		d->tls_level = SMTP_TLS_MAY;
 	}
 	return 0;
 }
@@ -499,6 +644,9 @@ route(struct delivery *d)
 		d->addrs[0].family = strchr(d->nh.host, ':') ? AF_INET6 :
 		    AF_INET;
 		d->addrs[0].port = d->nh.port;
+		/* An address has no TLSA base domain: no DANE. */
+		d->addrs[0].level = d->tls_level == SMTP_TLS_DANE ?
+		    SMTP_TLS_MAY : d->tls_level;
 		d->n_addrs = 1;
 		if (addr_is_self(agent, d->nh.host, d->nh.port)) {
 			char text[400];
@@ -516,6 +664,11 @@ route(struct delivery *d)
 		d->mx_query = dns_lookup(agent->dns, d->nh.host, DNS_T_MX,
 		    mx_cb, d);
 	} else {
+		/*
+		 * [host]: the name comes from our own configuration, as
+		 * trusted as a secure MX answer (Postfix does the same).
+		 */
+		d->mx_secure = true;
 		d->hosts = xcalloc(1, sizeof(*d->hosts));
 		d->hosts[0].name = xstrdup(d->nh.host);
 		d->n_hosts = 1;

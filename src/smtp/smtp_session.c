@@ -7,6 +7,10 @@
  * RFC 2920), DATA with the delivery's DKIM-Signature field(s) and the
  * content dot-stuffed, and QUIT.
  *
+ * At TLS level "dane" (an address whose host has usable TLSA records)
+ * TLS is mandatory and the server is authenticated by its TLSA records
+ * only (RFC 7672 2.2, 3; smtp_tls.c); a mismatch defers, never sends.
+ *
  * Everything runs on libevent bufferevents (TLS through
  * bufferevent_openssl); every wait has the smtp_*_timeout of its stage;
  * every reply line is length-limited and parsed by smtp_reply_parse.
@@ -85,6 +89,7 @@ struct smtp_session {
 	struct bufferevent *bev;
 	SSL *ssl;
 	bool tls;
+	bool dane_ok;			/* TLS authenticated by TLSA */
 	struct event *timer;
 	enum stage stage;
 	struct smtp_reply reply;
@@ -369,10 +374,11 @@ start_transaction(struct smtp_session *s)
 static void
 after_ehlo(struct smtp_session *s)
 {
-	enum smtp_tls_level level = s->d->tls_level;
+	enum smtp_tls_level level = s->addr.level;
 	bool wants = level != SMTP_TLS_NONE && !s->addr.no_tls;
 	bool requires = level == SMTP_TLS_ENCRYPT ||
-	    level == SMTP_TLS_VERIFY || level == SMTP_TLS_SECURE;
+	    level == SMTP_TLS_VERIFY || level == SMTP_TLS_SECURE ||
+	    level == SMTP_TLS_DANE;
 
 	if (!s->tls && wants && s->starttls) {
 		send_line(s, "STARTTLS");
@@ -461,6 +467,20 @@ start_tls(struct smtp_session *s)
 	if (inet_pton(AF_INET, s->addr.host, &(struct in6_addr){ 0 }) != 1 &&
 	    inet_pton(AF_INET6, s->addr.host, &(struct in6_addr){ 0 }) != 1)
 		SSL_set_tlsext_host_name(s->ssl, s->addr.host);
+	if (s->addr.level == SMTP_TLS_DANE) {
+		const char *err;
+
+		if (s->addr.dane == NULL || smtp_tls_dane_enable(s->ssl,
+		    s->addr.dane, s->d->tls_match.len ?
+		    s->d->tls_match.data : NULL, &err) < 0) {
+			SSL_free(s->ssl);
+			s->ssl = NULL;
+			fail(s, "4.7.5", false, "cannot use the TLSA records "
+			    "of %s: %s", s->hostaddr, s->addr.dane == NULL ?
+			    "none" : err);
+			return;
+		}
+	}
 	tb = bufferevent_openssl_filter_new(s->a->base, s->bev, s->ssl,
 	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
 	if (tb == NULL) {
@@ -481,19 +501,37 @@ start_tls(struct smtp_session *s)
 static void
 tls_established(struct smtp_session *s)
 {
-	enum smtp_tls_level level = s->d->tls_level;
+	enum smtp_tls_level level = s->addr.level;
 	const char *names = s->d->tls_match.len ? s->d->tls_match.data :
 	    s->addr.host;
 	bool trusted, matched;
 	int alg_bits = 0, bits;
+	char note[200];
 
 	s->tls = true;
-	smtp_tls_check(s->ssl, names, &trusted, &matched);
+	if (level == SMTP_TLS_DANE) {
+		/* RFC 7672 3: the TLSA records alone decide. */
+		trusted = matched = s->dane_ok = smtp_tls_dane_check(s->ssl,
+		    note, sizeof(note));
+		s->d->dane_session = s->dane_ok;
+	} else {
+		smtp_tls_check(s->ssl, names, &trusted, &matched);
+	}
 	bits = SSL_get_cipher_bits(s->ssl, &alg_bits);
 	log_info("%s TLS connection established to %s: %s with cipher %s "
 	    "(%d/%d bits)", trusted && matched ? "Verified" : trusted ?
 	    "Trusted" : "Untrusted", s->relay, SSL_get_version(s->ssl),
 	    SSL_get_cipher_name(s->ssl), bits, alg_bits);
+	if (level == SMTP_TLS_DANE) {
+		if (!s->dane_ok) {
+			fail(s, "4.7.5", false, "TLSA mismatch: server "
+			    "certificate of %s not verified by the TLSA "
+			    "records of %s: %s", s->hostaddr,
+			    s->addr.dane->qname, note);
+			return;
+		}
+		log_info("%s: DANE: %s", s->relay, note);
+	}
 	if ((level == SMTP_TLS_VERIFY || level == SMTP_TLS_SECURE) &&
 	    !(trusted && matched)) {
 		fail(s, "4.7.5", false, "Server certificate not %s for %s",
@@ -633,8 +671,7 @@ handle_reply(struct smtp_session *s)
 			start_tls(s);
 			return -1;	/* the TLS filter reads from here on */
 		}
-		if (d->tls_level == SMTP_TLS_MAY ||
-		    d->tls_level == SMTP_TLS_DANE) {
+		if (s->addr.level == SMTP_TLS_MAY) {
 			smtp_reply_reset(&s->reply);
 			buf_release(&text);
 			start_transaction(s);
@@ -849,7 +886,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		unsigned long e = bufferevent_get_openssl_error(bev);
 
 		/* At "may" the same server is tried again without TLS. */
-		fail(s, "4.7.5", s->d->tls_level == SMTP_TLS_MAY,
+		fail(s, "4.7.5", s->addr.level == SMTP_TLS_MAY,
 		    "TLS handshake with %s failed: %s", s->hostaddr,
 		    e ? ERR_reason_error_string(e) : (what & BEV_EVENT_EOF) ?
 		    "lost connection" : "error");
@@ -881,7 +918,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	fail(s, "4.4.2", s->stage == ST_TLS &&
-	    s->d->tls_level == SMTP_TLS_MAY, "conversation with %s timed "
+	    s->addr.level == SMTP_TLS_MAY, "conversation with %s timed "
 	    "out while %s", s->hostaddr, stage_what[s->stage]);
 }
 
@@ -937,6 +974,7 @@ smtp_session_start(struct delivery *d, const struct smtp_addr_try *addr)
 	s->d = d;
 	s->a = a;
 	s->addr = *addr;
+	d->dane_session = false;
 	str_copy(s->key, sizeof(s->key), d->nexthop);
 	s->all_next = all_sessions;
 	if (all_sessions != NULL)
@@ -997,6 +1035,9 @@ smtp_session_reuse(struct delivery *d)
 	idle_unlink(s);
 	evtimer_del(s->timer);
 	s->d = d;
+	/* The TLS of this connection was settled by an earlier delivery. */
+	s->addr.dane = NULL;
+	d->dane_session = s->dane_ok;
 	delivery_set_relay(d, s->relay);
 	/* RFC 5321 4.1.1.5: a clean state, and proof the server is there. */
 	send_line(s, "RSET");

@@ -309,6 +309,36 @@ check_mail_owner(struct check *ck)
 	buf_release(&msg);
 }
 
+/*
+ * smtp_tls_security_level = dane needs DNSSEC: without a trust anchor
+ * the smtp agent warns and uses "may" (docs/smtp.md, DANE).
+ */
+static void
+check_dane(struct check *ck)
+{
+	struct buf level, anchor, where, msg;
+	const char *error;
+
+	buf_init(&level, 0);
+	buf_init(&anchor, 0);
+	buf_init(&where, 0);
+	buf_init(&msg, 0);
+	if (ulak_config_value(ck->cfg, "smtp_tls_security_level", &level,
+	    &error) == 0 && str_casecmp(level.data, "dane") == 0 &&
+	    ulak_config_value(ck->cfg, "dnssec_trust_anchor_file", &anchor,
+	    &error) == 0 && anchor.len == 0) {
+		check_where(ck, "smtp_tls_security_level", &where);
+		(void)buf_printf(&msg, "%s: dane needs DNSSEC validation, but "
+		    "dnssec_trust_anchor_file is empty: the smtp agent will "
+		    "use \"may\"", where.data);
+		check_warning(ck, msg.data);
+	}
+	buf_release(&level);
+	buf_release(&anchor);
+	buf_release(&where);
+	buf_release(&msg);
+}
+
 static void
 check_master(struct check *ck)
 {
@@ -365,6 +395,7 @@ check_run(int argc, char **argv)
 	check_tables(&ck);
 	check_folders(&ck);
 	check_mail_owner(&ck);
+	check_dane(&ck);
 	strlist_release(&ck.tables);
 done:
 	config_free(ck.cfg);
