@@ -11,6 +11,7 @@ records a test gives it.  Built on python3-dnslib.
     dns.add("multi.test", "TXT", ["v=spf1 ", "-all"])  # several strings
     dns.add("old.test", "SPF", "v=spf1 -all")      # type 99 (RFC 4408)
     dns.add_rr(RR(...))                            # a dnslib RR as it is
+    anchor = dns.sign_zone("dane.test")            # DNSSEC, opt-in per zone
     dns.start()
     dns.address     # "127.0.0.1:PORT", for dns_servers
     dns.queries     # [(name, type), ...] seen so far
@@ -23,7 +24,20 @@ and SPF also take a list of strings (str, UTF-8 encoded, or bytes): one
 record of that many character-strings (an empty list: no strings at
 all, which resolvers may refuse).
 A name with records but none of the asked type answers NOERROR without
-data; an unknown name answers NXDOMAIN.  CNAMEs are followed (at most 8
+data; an unknown name answers NXDOMAIN.
+
+Signed zones (sign_zone, needs python3-dnspython and python3-cryptography;
+other zones are served exactly as before): an ECDSA P-256 key (algorithm
+13) made for the zone, its DNSKEY and an SOA at the apex, an RRSIG over
+every answer RRset of the zone made on the fly, and denial of existence
+by compact answers (RFC 9824, "black lies"; the NSEC "white lies" family
+of RFC 4470): a name or type that does not exist is answered NOERROR
+without data, with the zone's SOA and an NSEC at the query name whose
+next name is "\000.<name>" and whose bitmap lacks the type, all signed;
+a validator reads that as a secure "no data".  sign_zone returns the
+DNSKEY line for a trust anchor file (libunbound's ub_ctx_add_ta_file):
+no chain from the root is needed.  dns.bogus(name) makes the signatures
+of that name's answers invalid (a DNSSEC-bogus answer).  CNAMEs are followed (at most 8
 steps, so a CNAME loop returns the chain and lets the resolver fail).
 
 Run as a program (for C unit tests):
@@ -37,12 +51,84 @@ import sys
 import threading
 
 from dnslib import DNSLabel, DNSRecord, QTYPE, RCODE, RR, SOA, TXT
-from dnslib.dns import DNSError
+from dnslib.dns import DNSError, EDNS0, RD
+from dnslib.label import DNSBuffer
 from dnslib.server import BaseResolver, DNSServer
 
 
 def _fqdn(name):
     return name if name.endswith(".") else name + "."
+
+
+class _SignedZone:
+    """The key of one signed zone and the signing of RRsets on the fly
+    (dnspython does the cryptography)."""
+
+    def __init__(self, apex):
+        import dns.dnssec
+        import dns.name
+        from cryptography.hazmat.primitives.asymmetric import ec
+        self.apex = apex                       # "dane.test."
+        self.origin = dns.name.from_text(apex)
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.dnskey = dns.dnssec.make_dnskey(
+            self.key.public_key(), dns.dnssec.Algorithm.ECDSAP256SHA256,
+            flags=257)
+
+    def anchor(self):
+        return f"{self.apex} 3600 IN DNSKEY {self.dnskey.to_text()}"
+
+    def contains(self, name):
+        return name == self.apex or name.endswith("." + self.apex)
+
+    def to_dnslib(self, owner, rtype, ttl, rdata):
+        """A dnspython rdata as a dnslib RR (raw data)."""
+        return RR(owner, rtype, ttl=ttl, rdata=RD(rdata.to_wire()))
+
+    def sign(self, rrs, bad=False):
+        """The RRSIG (a dnslib RR) over the RRset RRS (dnslib RRs of one
+        owner and type)."""
+        import time
+        import dns.dnssec
+        import dns.name
+        import dns.rdata
+        import dns.rdataclass
+        import dns.rrset
+        owner = str(rrs[0].rname)
+        rtype = rrs[0].rtype
+        ttl = rrs[0].ttl
+        rrset = dns.rrset.RRset(dns.name.from_text(owner),
+                                dns.rdataclass.IN, rtype)
+        for rr in rrs:
+            if type(rr.rdata) is RD:       # raw data (DNSKEY, ...)
+                wire = bytes(rr.rdata.data)
+            else:
+                buf = DNSBuffer()
+                rr.rdata.pack(buf)
+                wire = bytes(buf.data)
+            rrset.add(dns.rdata.from_wire(dns.rdataclass.IN, rtype, wire, 0,
+                                          len(wire)), ttl)
+        now = int(time.time())
+        sig = dns.dnssec.sign(rrset, self.key, self.origin, self.dnskey,
+                              inception=now - 3600,
+                              expiration=now + 86400)
+        wire = bytearray(sig.to_wire())
+        if bad:
+            wire[-1] ^= 0x55               # a signature that fails
+        return RR(owner, QTYPE.RRSIG, ttl=ttl, rdata=RD(bytes(wire)))
+
+    def nsec(self, name, types, ttl):
+        """The NSEC of a compact denial at NAME (RFC 9824): next name
+        \\000.NAME, bitmap TYPES + NSEC + RRSIG."""
+        import dns.name
+        import dns.rdata
+        import dns.rdataclass
+        import dns.rdatatype
+        words = sorted(set(types) | {"NSEC", "RRSIG"},
+                       key=lambda t: dns.rdatatype.from_text(t))
+        rd = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.NSEC,
+                                 "\\000." + name + " " + " ".join(words))
+        return RR(name, QTYPE.NSEC, ttl=ttl, rdata=RD(rd.to_wire()))
 
 
 class _QuietLogger:
@@ -88,6 +174,9 @@ class _Resolver(BaseResolver):
                 if name in o.servfails:
                     reply.header.rcode = RCODE.SERVFAIL
                     return reply
+            signed = o._zone_of(qname)
+            if signed is not None:
+                return o._sign_reply(signed, request, reply, qname, qtype)
             if not reply.rr:
                 zone = ".".join(qname.rstrip(".").split(".")[-1:]) + "."
                 reply.add_auth(RR(zone, QTYPE.SOA, ttl=60, rdata=SOA(
@@ -103,6 +192,8 @@ class TestDNS:
         self.timeouts = set()
         self.type_timeouts = set()
         self.queries = []
+        self.signed = {}          # apex -> _SignedZone
+        self.bogus_names = set()
         self.lock = threading.Lock()
         self.port = None
         self._servers = []
@@ -134,6 +225,61 @@ class TestDNS:
         with self.lock:
             self.records.setdefault(str(rr.rname).lower(), []).append(rr)
 
+    def sign_zone(self, apex):
+        """Serve zone APEX signed (see the module's text); returns the
+        zone's DNSKEY as a trust anchor line."""
+        apex = _fqdn(apex).lower()
+        z = _SignedZone(apex)
+        with self.lock:
+            self.signed[apex] = z
+            recs = self.records.setdefault(apex, [])
+            recs.append(RR(apex, QTYPE.SOA, ttl=60, rdata=SOA(
+                "ns." + apex, "hostmaster." + apex,
+                (1, 3600, 600, 86400, 60))))
+            recs.append(z.to_dnslib(apex, QTYPE.DNSKEY, 3600, z.dnskey))
+        return z.anchor()
+
+    def bogus(self, name):
+        """Answers for NAME in a signed zone carry broken signatures."""
+        with self.lock:
+            self.bogus_names.add(_fqdn(name).lower())
+
+    def _zone_of(self, qname):
+        best = None
+        for apex, z in self.signed.items():
+            if z.contains(qname) and (best is None or
+                                      len(apex) > len(best.apex)):
+                best = z
+        return best
+
+    def _sign_reply(self, z, request, reply, qname, qtype):
+        """Sign REPLY for zone Z; a missing name or type becomes a
+        compact denial (called with the lock held)."""
+        bad = qname in self.bogus_names
+        if any(r.rtype == QTYPE.OPT for r in request.ar):
+            reply.add_ar(EDNS0(flags="do", udp_len=4096))
+        groups = {}
+        for rr in reply.rr:
+            key = (str(rr.rname).lower(), rr.rtype)
+            groups.setdefault(key, []).append(rr)
+        for (owner, _), rrs in groups.items():
+            if z.contains(owner):
+                reply.add_answer(z.sign(rrs, bad))
+        if reply.rr:
+            return reply
+        reply.header.rcode = RCODE.NOERROR
+        soa = [rr for rr in self.records.get(z.apex, [])
+               if rr.rtype == QTYPE.SOA]
+        for rr in soa:
+            reply.add_auth(rr)
+        reply.add_auth(z.sign(soa, bad))
+        types = {QTYPE[rr.rtype] for rr in self.records.get(qname, [])}
+        types.discard(qtype)
+        nsec = z.nsec(qname, types, 60)
+        reply.add_auth(nsec)
+        reply.add_auth(z.sign([nsec], bad))
+        return reply
+
     def servfail(self, name):
         with self.lock:
             self.servfails.add(_fqdn(name).lower())
@@ -153,6 +299,8 @@ class TestDNS:
             self.servfails.clear()
             self.timeouts.clear()
             self.type_timeouts.clear()
+            self.signed.clear()
+            self.bogus_names.clear()
 
     @property
     def address(self):
