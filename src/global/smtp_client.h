@@ -86,7 +86,7 @@ enum smtp_tls_level {
 	SMTP_TLS_ENCRYPT,	/* TLS required, no certificate checks */
 	SMTP_TLS_VERIFY,	/* TLS required, certificate chain and name */
 	SMTP_TLS_SECURE,	/* as verify (ulak has no MX-name weakening) */
-	SMTP_TLS_DANE,		/* DANE (RFC 7672); until built: as may */
+	SMTP_TLS_DANE,		/* DANE (RFC 7672; the smtp agent, docs/smtp.md) */
 };
 
 /*
