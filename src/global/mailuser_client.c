@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 
 #include "attr.h"
 #include "buf.h"
+#include "daemon.h"
 #include "err.h"
 #include "log.h"
 #include "mem.h"
@@ -385,4 +387,37 @@ mailuser_proxy_start(struct event_base *base, struct bufferevent *client,
 	/* Commands pipelined after the login. */
 	relay(p, 0);
 	return p;
+}
+
+/* A ULAK_WORKER_* variable; fatal when it is missing or empty. */
+static const char *
+worker_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL || *v == '\0')
+		log_fatal("worker mode: %s is not set", name);
+	return v;
+}
+
+void
+mailuser_worker_setup(struct mailuser_worker *w, const char *extra_name)
+{
+	struct stat st;
+
+	if (geteuid() == 0 || getuid() == 0)
+		log_fatal("worker mode never runs as root");
+	w->user = worker_env("ULAK_WORKER_USER");
+	w->maildir = worker_env("ULAK_WORKER_MAILDIR");
+	w->address = worker_env("ULAK_WORKER_ADDRESS");
+	w->extra = worker_env(extra_name);
+	w->tls = strcmp(worker_env("ULAK_WORKER_TLS"), "yes") == 0;
+	if (w->maildir[0] != '/')
+		log_fatal("worker mode: ULAK_WORKER_MAILDIR is not absolute");
+	for (const char *p = w->extra; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			log_fatal("worker mode: bad %s", extra_name);
+	if (fstat(DAEMON_LISTEN_FD, &st) < 0 || !S_ISSOCK(st.st_mode))
+		log_fatal("worker mode: descriptor %d is not a socket",
+		    DAEMON_LISTEN_FD);
 }

@@ -62,4 +62,24 @@ struct mailuser_proxy *mailuser_proxy_start(struct event_base *base,
 /* Close both connections at once and free P; END is not called. */
 void mailuser_proxy_free(struct mailuser_proxy *p);
 
+/*
+ * The worker's side (imapd/pop3d started by mailuser as the user): what
+ * mailuser put in the ULAK_WORKER_* environment.  mailuser_worker_setup
+ * checks it all and is fatal on anything wrong: running as root, a
+ * variable missing or empty, a Maildir path that is not absolute, EXTRA
+ * (the IMAP tag or the POP3 login method, from ULAK_WORKER_TAG or
+ * ULAK_WORKER_METHOD) with a control character, space or 8-bit byte, or
+ * descriptor DAEMON_LISTEN_FD that is not a socket.
+ */
+struct mailuser_worker {
+	const char *user;
+	const char *maildir;	/* absolute */
+	const char *address;	/* the client's, for the logs */
+	const char *extra;
+	int tls;		/* the front's connection is TLS: 1, else 0 */
+};
+
+void mailuser_worker_setup(struct mailuser_worker *w,
+    const char *extra_name);
+
 #endif

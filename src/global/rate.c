@@ -13,6 +13,7 @@
  * eviction both take from the head.
  */
 #include "rate.h"
+#include "strmap.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -43,28 +44,10 @@ struct rate_table {
 	uint64_t evictions;
 };
 
-static uint64_t
-rate_hash(uint64_t seed, const char *s)
-{
-	/* FNV-1a from a seeded start, then a final mix. */
-	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return h;
-}
-
 struct rate_table *
 rate_table_new(unsigned n_counters, uint64_t unit_ms, size_t max_entries)
 {
-	static uint64_t counter;
 	struct rate_table *t;
-	struct timespec ts;
 
 	if (n_counters == 0 || n_counters > RATE_MAX_COUNTERS)
 		log_panic("rate_table_new: %u counters", n_counters);
@@ -74,9 +57,7 @@ rate_table_new(unsigned n_counters, uint64_t unit_ms, size_t max_entries)
 	t->max = max_entries > 0 ? max_entries : 1;
 	t->nbuckets = 64;
 	t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	t->seed = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^
-	    (uintptr_t)t ^ (++counter * 0x9e3779b97f4a7c15ULL);
+	t->seed = strmap_new_seed(t);
 	return t;
 }
 
@@ -185,7 +166,7 @@ unsigned long
 rate_table_add(struct rate_table *t, const char *key, unsigned counter,
     uint64_t now_ms)
 {
-	uint64_t h = rate_hash(t->seed, key);
+	uint64_t h = strmap_hash(t->seed, key);
 	struct rate_entry *e;
 	size_t klen;
 
@@ -226,7 +207,7 @@ rate_table_get(struct rate_table *t, const char *key, unsigned counter,
 		log_panic("rate_table_get: counter %u of %u", counter,
 		    t->n_counters);
 	rate_table_expire(t, now_ms);
-	e = lookup(t, key, rate_hash(t->seed, key));
+	e = lookup(t, key, strmap_hash(t->seed, key));
 	return e != NULL ? e->count[counter] : 0;
 }
 

@@ -30,6 +30,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "mailuser_client.h"
 #include "mem.h"
 #include "netserver.h"
 #include "passdb.h"
@@ -50,17 +51,6 @@ connection_cb(void *ctx, int fd, const struct sockaddr *sa, socklen_t salen)
 	imapd_session_start(ctx, fd, sa, salen);
 }
 
-/* A ULAK_WORKER_* variable; fatal when it is missing or empty. */
-static const char *
-worker_env(const char *name)
-{
-	const char *v = getenv(name);
-
-	if (v == NULL || *v == '\0')
-		log_fatal("worker mode: %s is not set", name);
-	return v;
-}
-
 /*
  * Worker mode: one session, already logged in, on descriptor 3, as the
  * user that mailuser made us.  Returns the exit status.
@@ -68,31 +58,16 @@ worker_env(const char *name)
 static int
 worker_main(struct daemon *d, struct imapd_server *srv)
 {
-	const char *user, *maildir, *addr, *tag, *tls;
-	struct stat st;
+	struct mailuser_worker w;
 
-	if (geteuid() == 0 || getuid() == 0)
-		log_fatal("worker mode never runs as root");
-	user = worker_env("ULAK_WORKER_USER");
-	maildir = worker_env("ULAK_WORKER_MAILDIR");
-	addr = worker_env("ULAK_WORKER_ADDRESS");
-	tag = worker_env("ULAK_WORKER_TAG");
-	tls = worker_env("ULAK_WORKER_TLS");
-	if (maildir[0] != '/')
-		log_fatal("worker mode: ULAK_WORKER_MAILDIR is not absolute");
-	for (const char *p = tag; *p; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-			log_fatal("worker mode: bad ULAK_WORKER_TAG");
-	if (fstat(DAEMON_LISTEN_FD, &st) < 0 || !S_ISSOCK(st.st_mode))
-		log_fatal("worker mode: descriptor %d is not a socket",
-		    DAEMON_LISTEN_FD);
+	mailuser_worker_setup(&w, "ULAK_WORKER_TAG");
 	signal(SIGPIPE, SIG_IGN);
 	srv->worker = true;
 	srv->base = event_base_new();
 	if (srv->base == NULL)
 		log_fatal("event_base_new failed");
-	imapd_session_start_worker(srv, DAEMON_LISTEN_FD, addr,
-	    strcmp(tls, "yes") == 0, user, maildir, tag);
+	imapd_session_start_worker(srv, DAEMON_LISTEN_FD, w.address,
+	    w.tls, w.user, w.maildir, w.extra);
 	event_base_dispatch(srv->base);
 	imapd_park_clear();
 	imapd_hcache_clear();

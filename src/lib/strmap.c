@@ -29,7 +29,7 @@ struct strmap {
 	uint64_t seed;
 };
 
-static uint64_t
+uint64_t
 strmap_hash(uint64_t seed, const char *s)
 {
 	/* FNV-1a with a seeded start and a final mix. */
@@ -45,16 +45,23 @@ strmap_hash(uint64_t seed, const char *s)
 	return h;
 }
 
-struct strmap *
-strmap_new(void)
+uint64_t
+strmap_new_seed(const void *table)
 {
 	static uint64_t counter;
-	struct strmap *m = xcalloc(1, sizeof(*m));
 	struct timespec ts;
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	m->seed = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^
-	    (uintptr_t)m ^ (++counter * 0x9e3779b97f4a7c15ULL);
+	return ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^
+	    (uintptr_t)table ^ (++counter * 0x9e3779b97f4a7c15ULL);
+}
+
+struct strmap *
+strmap_new(void)
+{
+	struct strmap *m = xcalloc(1, sizeof(*m));
+
+	m->seed = strmap_new_seed(m);
 	m->nslots = 16;
 	m->index = xcalloc(m->nslots, sizeof(*m->index));
 	return m;

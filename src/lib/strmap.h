@@ -9,12 +9,21 @@
 #ifndef ULAK_STRMAP_H
 #define ULAK_STRMAP_H
 
+#include <stdint.h>
+
 #include <stddef.h>
 
 struct strmap;
 
 /* An empty map; free with strmap_free(). */
 struct strmap *strmap_new(void);
+/*
+ * The seeded string hash the maps use (FNV-1a from SEED, then a final
+ * mix), and a fresh seed for one table (TABLE's address is mixed in), for
+ * other hash tables of the project that face hostile keys.
+ */
+uint64_t strmap_hash(uint64_t seed, const char *s);
+uint64_t strmap_new_seed(const void *table);
 /* Release M and all its strings.  NULL is allowed. */
 void strmap_free(struct strmap *m);
 /*

@@ -32,6 +32,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "mailuser_client.h"
 #include "mem.h"
 #include "netserver.h"
 #include "passdb.h"
@@ -123,17 +124,6 @@ open_secrets(struct pop3d_server *srv, struct daemon *d)
 	strlist_release(&chain);
 }
 
-/* A ULAK_WORKER_* variable; fatal when it is missing or empty. */
-static const char *
-worker_env(const char *name)
-{
-	const char *v = getenv(name);
-
-	if (v == NULL || *v == '\0')
-		log_fatal("worker mode: %s is not set", name);
-	return v;
-}
-
 /*
  * Worker mode: one session, already logged in, on descriptor 3, as the
  * user that mailuser made us.  Returns the exit status.
@@ -141,28 +131,16 @@ worker_env(const char *name)
 static int
 worker_main(struct daemon *d, struct pop3d_server *srv)
 {
-	const char *user, *maildir, *addr, *method, *tls;
-	struct stat st;
+	struct mailuser_worker w;
 
-	if (geteuid() == 0 || getuid() == 0)
-		log_fatal("worker mode never runs as root");
-	user = worker_env("ULAK_WORKER_USER");
-	maildir = worker_env("ULAK_WORKER_MAILDIR");
-	addr = worker_env("ULAK_WORKER_ADDRESS");
-	method = worker_env("ULAK_WORKER_METHOD");
-	tls = worker_env("ULAK_WORKER_TLS");
-	if (maildir[0] != '/')
-		log_fatal("worker mode: ULAK_WORKER_MAILDIR is not absolute");
-	if (fstat(DAEMON_LISTEN_FD, &st) < 0 || !S_ISSOCK(st.st_mode))
-		log_fatal("worker mode: descriptor %d is not a socket",
-		    DAEMON_LISTEN_FD);
+	mailuser_worker_setup(&w, "ULAK_WORKER_METHOD");
 	signal(SIGPIPE, SIG_IGN);
 	srv->worker = true;
 	srv->base = event_base_new();
 	if (srv->base == NULL)
 		log_fatal("event_base_new failed");
-	pop3d_session_start_worker(srv, DAEMON_LISTEN_FD, addr,
-	    strcmp(tls, "yes") == 0, user, method, maildir);
+	pop3d_session_start_worker(srv, DAEMON_LISTEN_FD, w.address,
+	    w.tls, w.user, w.extra, w.maildir);
 	event_base_dispatch(srv->base);
 	event_base_free(srv->base);
 	free(srv->banner);
