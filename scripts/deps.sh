@@ -4,7 +4,7 @@
 # As root it runs apt-get; otherwise it prints the exact command to run.
 set -u
 build="meson ninja-build pkg-config gcc libc6-dev libevent-dev libssl-dev liblmdb-dev
-	libpcre2-dev libunbound-dev libcrypt-dev openssl"
+	libpcre2-dev libunbound-dev libcrypt-dev zlib1g-dev openssl"
 check="$build libcmocka-dev python3 python3-pytest python3-dnslib swaks lmdb-utils fail2ban mutt python3-spf python3-yaml publicsuffix python3-dkim opendkim opendkim-tools libmail-dkim-perl postfix python3-dnspython python3-cryptography"
 bench="$build postfix dovecot-pop3d dovecot-imapd"
 fuzz="$build clang libclang-rt-dev"

@@ -771,6 +771,8 @@ dmarc_report_append(const char *dir, const struct dmarc_outcome *o,
 	report_field(&line, "spf_domain", in->spf_domain);
 	report_field(&line, "spf_aligned", o->spf_aligned ? "yes" : "no");
 	report_field(&line, "rua", o->have_record ? o->rec.rua : NULL);
+	/* later fields go at the end: readers of older lines default them */
+	report_field(&line, "fo", o->have_record ? o->rec.fo : NULL);
 	buf_append_char(&line, '\n');
 
 	buf_printf(&path, "%s/dmarc-reports.log", dir);

@@ -377,7 +377,7 @@ test_report_line(void **state)
 	    "disposition=none\tsampled_out=no\tdkim=pass\t"
 	    "dkim_domains=example.com\tdkim_aligned=yes\tspf=softfail\t"
 	    "spf_domain=example.com\tspf_aligned=no\t"
-	    "rua=mailto:a%20b@x.example\n"));
+	    "rua=mailto:a%20b@x.example\tfo=0\n"));
 	assert_non_null(strstr(text.data, "\ntime=1700000001\tip=192.0.2.2\t"));
 	unlink(path.data);
 	rmdir(dir);
