@@ -168,6 +168,13 @@ static const struct config_param_def config_param_table[] = {
 	    "[ulak] Append one line per DMARC-evaluated message to "
 	    "$data_directory/dmarc-reports.log, the data of aggregate "
 	    "reports (docs/spf-dmarc.md)." },
+	{ "dmarc_report_from", CONFIG_TYPE_STR, "postmaster@$mydomain", 0,
+	    "[ulak] The sender (From: and envelope) of the DMARC aggregate "
+	    "reports `ulak dmarc report` sends, and the email of their "
+	    "report_metadata." },
+	{ "dmarc_report_org_name", CONFIG_TYPE_STR, "$myhostname", 0,
+	    "[ulak] The org_name of DMARC aggregate reports: who sends "
+	    "them." },
 	{ "dns_servers", CONFIG_TYPE_LIST, "", 0,
 	    "[ulak] DNS servers the resolver asks (\"address\", "
 	    "\"address@port\" or \"address:port\"); empty: those of /etc/resolv.conf." },
