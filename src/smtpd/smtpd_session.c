@@ -1335,6 +1335,40 @@ done:
 	buf_release(&part);
 }
 
+static int
+header_ignore(void *ctx, const struct header_field *f)
+{
+	return 0;
+}
+
+/*
+ * Does the part of the held message kept in memory hold its whole header?
+ * The end-of-data checks see only that part (the DMARC From:, forged
+ * Authentication-Results fields), and cleanup limits each field, not the
+ * header.  Only complete lines count: a cut line might still turn out to
+ * be a field.
+ */
+static bool
+held_header_complete(struct txn *t)
+{
+	size_t len = evbuffer_get_length(t->chunk), end, body;
+	const char *p, *nl, *error;
+
+	if (len == 0)
+		return false;
+	p = (const char *)evbuffer_pullup(t->chunk, -1);
+	if ((nl = memrchr(p, '\n', len)) == NULL)
+		return false;
+	end = (size_t)(nl - p) + 1;
+	(void)header_parse_message(p, end, 0, header_ignore, NULL, &body,
+	    &error);
+	if (body < end)
+		return true;
+	/* Or the empty line that ends it is the last line. */
+	return end == 1 || p[end - 2] == '\n' || (p[end - 2] == '\r' &&
+	    (end == 2 || p[end - 3] == '\n'));
+}
+
 /* The whole message is read: queue it, or give the reply it earned. */
 static void
 data_end(struct session *s, int verb)
@@ -1343,6 +1377,10 @@ data_end(struct session *s, int verb)
 
 	s->state = S_CMD;
 	s->phase = "END-OF-MESSAGE";
+	if (t->fail_reply == NULL && t->auth && t->spool_fd >= 0 &&
+	    !held_header_complete(t))
+		content_fail(t, "552 5.3.4 Message header too large for the "
+		    "end-of-data checks");
 	if (t->fail_reply == NULL)
 		data_flush(s);
 	if (t->fail_reply == NULL && (s->cl == NULL || !t->opened))

@@ -472,6 +472,30 @@ def test_big_outside_message_held_on_disk(checked, dns, signer):
     assert "removed an Authentication-Results: header" in checked.log()
 
 
+def test_header_longer_than_held_memory_refused(checked, dns):
+    """A header that goes on beyond the 256 KiB held in memory (cleanup
+    limits each field, not the header) would reach the end-of-data
+    checks cut: a forged Authentication-Results field (or the From: that
+    DMARC judges) after it was kept.  Such a message is refused."""
+    dns.add("ok.test", "TXT", "v=spf1 ip4:127.0.0.0/8 -all")
+    checked.start()
+    pad = "".join(f"X-Pad-{n}: {'p' * 990}\n" for n in range(300))
+    text = (f"From: <a@ok.test>\nTo: <{RCPT}>\nSubject: long-header\n"
+            f"Message-ID: <lh.{time.time()}@x.test>\n{pad}"
+            "Authentication-Results: mail.example.test; dkim=pass "
+            "header.d=paypal.com\n\nHello.\n")
+    r = transaction(checked, "a@ok.test", message=text)
+    assert r["data"][0] == 552, r
+    assert "5.3.4" in r["data"][1], r
+    # A header that ends within the held memory is still fine.
+    r = transaction(checked, "a@ok.test",
+                    message=msg("a@ok.test", "short-header",
+                                "X-Pad: " + "p" * 990 + "\n") +
+                    "".join(f"{n:07d} {'b' * 90}\n" for n in range(4000)))
+    assert r["data"][0] == 250, r
+    delivered(checked, "short-header")
+
+
 def test_forged_auth_results_removed(checked, dns):
     dns.add("ok.test", "TXT", "v=spf1 ip4:127.0.0.0/8 -all")
     checked.start()
