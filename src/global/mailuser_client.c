@@ -294,7 +294,8 @@ relay(struct mailuser_proxy *p, int i)
 	}
 	evbuffer_add_buffer(bufferevent_get_output(to),
 	    bufferevent_get_input(p->side[i]));
-	if (evbuffer_get_length(bufferevent_get_output(to)) > RELAY_HIGH)
+	/* A TLS filter's output moves on to the socket's below at once. */
+	if (unsent(to) > RELAY_HIGH)
 		bufferevent_disable(p->side[i], EV_READ);
 }
 
@@ -365,7 +366,7 @@ mailuser_proxy_start(struct event_base *base, struct bufferevent *client,
     int fd, mailuser_proxy_end_fn *end, void *ctx)
 {
 	struct mailuser_proxy *p = xcalloc(1, sizeof(*p));
-	struct bufferevent *worker;
+	struct bufferevent *worker, *under;
 
 	p->base = base;
 	p->end = end;
@@ -383,6 +384,15 @@ mailuser_proxy_start(struct event_base *base, struct bufferevent *client,
 		bufferevent_set_timeouts(p->side[i], NULL, NULL);
 		bufferevent_setwatermark(p->side[i], EV_WRITE, RELAY_LOW, 0);
 		bufferevent_enable(p->side[i], EV_READ | EV_WRITE);
+		/*
+		 * Below a TLS filter (STARTTLS, 993/995): without a high mark
+		 * the filter encrypts all it is given into the socket's
+		 * output whatever the client reads, and its own output, whose
+		 * low mark calls proxy_write_cb, never fills up.
+		 */
+		if ((under = bufferevent_get_underlying(p->side[i])) != NULL)
+			bufferevent_setwatermark(under, EV_WRITE, RELAY_LOW,
+			    RELAY_HIGH);
 	}
 	/* Commands pipelined after the login. */
 	relay(p, 0);

@@ -336,6 +336,53 @@ def test_imap_starttls_and_pipelining(sysuser, instance):
     m.logout()
 
 
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_relay_bounded_for_a_client_that_does_not_read(sysuser, instance):
+    """A STARTTLS client that asks for far more than it reads: the front
+    relays at most about a MiB each way (its TLS filter included), so the
+    worker waits instead of the front's memory growing by what the
+    client asked for; everything arrives once the client reads."""
+    u = sysuser
+    instance.start()
+    instance.wait_port(instance.ports["imap"])
+    m = imaplib.IMAP4("127.0.0.1", instance.ports["imap"], timeout=60)
+    m.starttls(tls_context())
+    assert m.login(u.name, u.password)[0] == "OK"
+    big = b"Subject: big\r\n\r\n" + b"".join(
+        b"%07d " % i + b"x" * 70 + b"\r\n" for i in range(40000))
+    assert m.append("INBOX", None, None, big)[0] == "OK"
+    assert m.select("INBOX")[0] == "OK"
+    fronts = [p for p, a in daemons(instance, "imapd") if a[-1] != "worker"]
+    before = sum(rss_kib(p) for p in fronts)
+    n = 16
+    m.send(b"".join(b"f%d FETCH 1 (BODY.PEEK[])\r\n" % i
+                    for i in range(n)))
+    # Watch the fronts while the worker produces n * 3 MiB that the
+    # client does not read (the kernel buffers hold a few MiB).
+    deadline = time.monotonic() + 5
+    peak = 0
+    while time.monotonic() < deadline:
+        peak = max(peak, sum(rss_kib(p) for p in fronts) - before)
+        time.sleep(0.05)
+    assert peak < 64 * 1024, f"the front grew by {peak} KiB"
+    parts = []
+    tail = b""
+    while (b"f%d OK" % (n - 1)) not in tail:
+        chunk = m.sock.recv(1 << 20)
+        assert chunk, "connection closed"
+        parts.append(chunk)
+        tail = (tail + chunk)[-200:]
+    assert b"".join(parts).count(big) == n
+    m.logout()
+
+
 def test_pop3s_and_stls(sysuser, instance):
     u = sysuser
     instance.start()
