@@ -80,7 +80,7 @@ imapd_output_pending(const struct imapd_session *s)
 /* Output not yet handed to the kernel: with STARTTLS the TLS filter
  * passes it on to the socket's bufferevent below. */
 static size_t
-unsent(struct imapd_session *s)
+unsent(const struct imapd_session *s)
 {
 	struct bufferevent *under = bufferevent_get_underlying(s->bev);
 	size_t n = imapd_output_pending(s);
@@ -106,7 +106,8 @@ close_check(evutil_socket_t fd, short what, void *arg)
 bool
 imapd_output_full(const struct imapd_session *s)
 {
-	return imapd_output_pending(s) > OUT_HIGH;
+	/* Below a STARTTLS filter too (see imapd_starttls). */
+	return unsent(s) > OUT_HIGH;
 }
 
 void
@@ -264,6 +265,14 @@ imapd_starttls(struct imapd_session *s)
 		imapd_close_after_output(s);
 		return;
 	}
+	/*
+	 * The filter encrypts all it is given into the socket's bufferevent
+	 * below at once: without a high mark there, its own output never
+	 * fills, the FETCH pacing (imapd_output_full, the write callback at
+	 * OUT_LOW) never waits, and a client that asks and does not read
+	 * grows the process by what it asked for.
+	 */
+	bufferevent_setwatermark(s->bev, EV_WRITE, OUT_LOW, OUT_HIGH);
 	s->bev = tls;
 	s->tls = true;
 	imapd_session_setup_bev(s);

@@ -380,3 +380,76 @@ def test_reselect_after_delete_and_create(imap_inst):
     # new folder's all the same.)
     assert m.response("UIDVALIDITY")[1] != [None]
     m.logout()
+
+
+def _rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _imapd_pids(inst):
+    out = []
+    for e in os.listdir("/proc"):
+        if not e.isdigit():
+            continue
+        try:
+            argv = open(f"/proc/{e}/cmdline", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if os.path.basename(argv[0]) == b"imapd" and \
+                str(inst.dir).encode() in argv:
+            out.append(int(e))
+    return out
+
+
+def test_fetch_paced_over_starttls_for_a_client_that_does_not_read(
+        instance):
+    """STARTTLS, then many FETCHes of a 3 MiB message without reading:
+    imapd waits for the client (its output, the TLS filter's included, is
+    bounded) instead of growing by what was asked for; everything arrives
+    once the client reads.  (Under ASan the allocator's quarantine would
+    keep every freed read buffer resident: the daemons get a small one.)"""
+    import ssl
+    inst = instance
+    inst.set(imapd_tls_auth_only="no")
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    r = inst.run("start", env={"ASAN_OPTIONS": (asan + ":" if asan else "")
+                               + "quarantine_size_mb=1"})
+    assert r.returncode == 0, r.stderr
+    inst.wait_port(inst.ports["imap"])
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    m = imaplib.IMAP4("127.0.0.1", inst.ports["imap"], timeout=60)
+    m.starttls(ctx)
+    assert m.login(inst.user, inst.password)[0] == "OK"
+    big = b"Subject: big\r\n\r\n" + b"".join(
+        b"%07d " % i + b"x" * 70 + b"\r\n" for i in range(40000))
+    assert m.append("INBOX", None, None, big)[0] == "OK"
+    assert m.select("INBOX")[0] == "OK"
+    pids = _imapd_pids(inst)
+    before = sum(_rss_kib(p) for p in pids)
+    n = 16
+    m.send(b"".join(b"f%d FETCH 1 (BODY.PEEK[])\r\n" % i
+                    for i in range(n)))
+    deadline = time.monotonic() + 5
+    peak = 0
+    while time.monotonic() < deadline:
+        peak = max(peak, sum(_rss_kib(p) for p in pids) - before)
+        time.sleep(0.05)
+    # Unpaced, it grows by what was asked: 16 x 3.4 MB.
+    assert peak < 24 * 1024, f"imapd grew by {peak} KiB"
+    parts = []
+    tail = b""
+    while (b"f%d OK" % (n - 1)) not in tail:
+        chunk = m.sock.recv(1 << 20)
+        assert chunk, "connection closed"
+        parts.append(chunk)
+        tail = (tail + chunk)[-200:]
+    assert b"".join(parts).count(big) == n
+    m.logout()
+    inst.stop()
+
