@@ -322,6 +322,13 @@ cmd_stls(struct session *s)
 		return;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(tlsbev, 1);
+	/*
+	 * The filter encrypts all it is given into the socket's bufferevent
+	 * below at once, so its own output is empty at once and write_cb
+	 * would go on reading the message whether the client reads or not:
+	 * a high mark below makes the filter, and so RETR, wait.
+	 */
+	bufferevent_setwatermark(s->bev, EV_WRITE, 0, RETR_CHUNK * 8);
 	s->bev = tlsbev;
 	s->tls = true;
 	free(s->user);

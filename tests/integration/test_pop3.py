@@ -535,3 +535,59 @@ def test_connection_count_limit(configured):
         d.sock.close()
         return ok
     wait_for(fourth, what="a slot after QUIT")
+
+
+def _pop3d_rss_kib(inst):
+    total = 0
+    for e in os.listdir("/proc"):
+        if not e.isdigit():
+            continue
+        try:
+            argv = open(f"/proc/{e}/cmdline", "rb").read().split(b"\0")
+            if os.path.basename(argv[0]) != b"pop3d" or \
+                    str(inst.dir).encode() not in argv:
+                continue
+            for line in open(f"/proc/{e}/status"):
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
+def test_retr_paced_over_stls_for_a_client_that_does_not_read(instance):
+    """STLS, then many pipelined RETRs of a 3 MiB message without reading:
+    pop3d waits for the client instead of growing by what was asked for;
+    everything arrives once the client reads.  (Under ASan the daemons
+    get a small allocator quarantine, which would otherwise keep every
+    freed buffer resident.)"""
+    inst = instance
+    big = "Subject: big\n\n" + "".join(
+        "%07d " % i + "x" * 70 + "\n" for i in range(40000))
+    put(inst, big)
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    r = inst.run("start", env={"ASAN_OPTIONS": (asan + ":" if asan else "")
+                               + "quarantine_size_mb=1"})
+    assert r.returncode == 0, r.stderr
+    inst.wait_port(inst.ports["pop3"])
+    p = login(inst)
+    before = _pop3d_rss_kib(inst)
+    n = 16
+    p.sock.sendall(b"RETR 1\r\n" * n)
+    deadline = time.monotonic() + 5
+    peak = 0
+    while time.monotonic() < deadline:
+        peak = max(peak, _pop3d_rss_kib(inst) - before)
+        time.sleep(0.05)
+    # Unpaced, it grows by what was asked: 16 x 3.4 MB.
+    assert peak < 24 * 1024, f"pop3d grew by {peak} KiB"
+    got = 0
+    for _ in range(n):
+        resp, lines, _octets = p._getlongresp()
+        assert resp.startswith(b"+OK")
+        assert lines[-1] == b"0039999 " + b"x" * 70
+        got += 1
+    assert got == n
+    p.quit()
+    inst.stop()
+
