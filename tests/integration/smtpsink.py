@@ -17,6 +17,8 @@ Knobs (attributes, set before the session they affect):
     drop_in_data   close the connection after this many body bytes
     endless_reply  a verb whose reply is a multi-line reply that never ends
     tls_context    an ssl.SSLContext: offer STARTTLS
+    hold_data      a threading.Event: after 354, read nothing of the
+                   content until it is set (at most 60 s): a slow reader
     pipelining     offer PIPELINING (default yes)
 The server records every session's commands in .commands (a list of lists).
 """
@@ -50,6 +52,7 @@ class Sink:
         self.drop_in_data = None
         self.endless_reply = None
         self.tls_context = None
+        self.hold_data = None
         self.messages = []
         self.commands = []
         self.sessions = 0
@@ -176,22 +179,25 @@ class Sink:
                 send(self.data_reply or "354 End data with <CR><LF>.<CR><LF>")
                 if self.data_reply:
                     continue
-                data = b""
+                if self.hold_data is not None:
+                    self.hold_data.wait(60)
+                lines, size = [], 0
                 while True:
                     l = f.readline(100000)
                     if not l:
                         return
                     if l == b".\r\n":
                         break
-                    data += l
+                    lines.append(l)
+                    size += len(l)
                     if self.drop_in_data is not None and \
-                            len(data) >= self.drop_in_data:
+                            size >= self.drop_in_data:
                         conn.shutdown(socket.SHUT_RDWR)
                         return
                 # Undo dot-stuffing.
                 msg.data = b"".join(
                     x[1:] if x.startswith(b".") else x
-                    for x in data.splitlines(keepends=True))
+                    for x in b"".join(lines).splitlines(keepends=True))
                 if self.silent_after == "DOT":
                     silent = True
                 r = self.dot_reply

@@ -603,6 +603,57 @@ def test_tls_may_uses_starttls_without_checks(agent, certs):
             f"[127.0.0.2]:{agent.port}: TLSv1.") in agent.log()
 
 
+def test_data_paced_over_starttls_for_a_slow_server(agent, certs,
+                                                     monkeypatch):
+    """A server that takes the content slowly, over STARTTLS: the agent
+    reads the queue file as the server takes it (its output, the TLS
+    filter's included, is bounded) instead of holding the message in
+    memory.  (Under ASan the agent gets a small allocator quarantine,
+    which would otherwise keep every freed buffer resident.)"""
+    import threading
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    monkeypatch.setenv("ASAN_OPTIONS", (asan + ":" if asan else "") +
+                       "quarantine_size_mb=1")
+    hold = threading.Event()
+    mx = agent.sink("127.0.0.2", tls_context=tls_ctx(certs, "self"),
+                    hold_data=hold,
+                    ehlo=["PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES"])
+    agent.start()
+    line = b"x" * 78 + b"\r\n"
+    body = line * (40 * 1024 * 1024 // len(line))         # 40 MB
+    qid, path = agent.message(["bob@remote.test"], content=(
+        "Subject: big\r\nFrom: jane@example.test\r\n\r\n").encode() + body)
+    pid = agent.inst.procs["smtp"].pid
+
+    def rss():
+        with open(f"/proc/{pid}/status") as f:
+            for ln in f:
+                if ln.startswith("VmRSS:"):
+                    return int(ln.split()[1])
+        return 0
+    before = rss()
+    out = {}
+    t = threading.Thread(target=lambda: out.update(r=deliver(
+        agent.inst, qid, DOMAIN, [0], timeout=120)))
+    t.start()
+    try:
+        wait_for(lambda: mx.commands and "DATA" in mx.commands[-1],
+                 what="DATA", timeout=30)
+        deadline = time.monotonic() + 4
+        peak = 0
+        while time.monotonic() < deadline:
+            peak = max(peak, rss() - before)
+            time.sleep(0.05)
+    finally:
+        hold.set()
+        t.join(120)
+    assert out["r"][1][0][0] == "2.0.0", out
+    assert len(mx.messages[0].data) > len(body)
+    assert mx.messages[0].tls in ("TLSv1.2", "TLSv1.3")
+    # Unpaced, the agent holds what the kernel's buffers do not: ~30 MB.
+    assert peak < 12 * 1024, f"the agent grew by {peak} KiB"
+
+
 def test_tls_may_without_starttls_is_plaintext(agent):
     mx = agent.sink("127.0.0.2")
     agent.start()
