@@ -25,6 +25,7 @@
 #include <event2/event.h>
 
 #include "attr.h"
+#include "bevpace.h"
 #include "buf.h"
 #include "daemon.h"
 #include "err.h"
@@ -250,17 +251,6 @@ struct mailuser_proxy {
 	void *ctx;
 };
 
-static size_t
-unsent(struct bufferevent *bev)
-{
-	struct bufferevent *under = bufferevent_get_underlying(bev);
-	size_t n = evbuffer_get_length(bufferevent_get_output(bev));
-
-	if (under != NULL)
-		n += evbuffer_get_length(bufferevent_get_output(under));
-	return n;
-}
-
 void
 mailuser_proxy_free(struct mailuser_proxy *p)
 {
@@ -295,7 +285,7 @@ relay(struct mailuser_proxy *p, int i)
 	evbuffer_add_buffer(bufferevent_get_output(to),
 	    bufferevent_get_input(p->side[i]));
 	/* A TLS filter's output moves on to the socket's below at once. */
-	if (unsent(to) > RELAY_HIGH)
+	if (bev_unsent(to) > RELAY_HIGH)
 		bufferevent_disable(p->side[i], EV_READ);
 }
 
@@ -326,7 +316,7 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 	bool empty = true;
 
 	for (int i = 0; i < 2; i++)
-		if (p->side[i] != NULL && unsent(p->side[i]) > 0)
+		if (p->side[i] != NULL && bev_unsent(p->side[i]) > 0)
 			empty = false;
 	if (empty || ++p->polls > DRAIN_POLLS) {
 		mailuser_proxy_end_fn *end = p->end;
@@ -366,7 +356,7 @@ mailuser_proxy_start(struct event_base *base, struct bufferevent *client,
     int fd, mailuser_proxy_end_fn *end, void *ctx)
 {
 	struct mailuser_proxy *p = xcalloc(1, sizeof(*p));
-	struct bufferevent *worker, *under;
+	struct bufferevent *worker;
 
 	p->base = base;
 	p->end = end;
@@ -384,15 +374,8 @@ mailuser_proxy_start(struct event_base *base, struct bufferevent *client,
 		bufferevent_set_timeouts(p->side[i], NULL, NULL);
 		bufferevent_setwatermark(p->side[i], EV_WRITE, RELAY_LOW, 0);
 		bufferevent_enable(p->side[i], EV_READ | EV_WRITE);
-		/*
-		 * Below a TLS filter (STARTTLS, 993/995): without a high mark
-		 * the filter encrypts all it is given into the socket's
-		 * output whatever the client reads, and its own output, whose
-		 * low mark calls proxy_write_cb, never fills up.
-		 */
-		if ((under = bufferevent_get_underlying(p->side[i])) != NULL)
-			bufferevent_setwatermark(under, EV_WRITE, RELAY_LOW,
-			    RELAY_HIGH);
+		/* Below a TLS filter (STARTTLS): see bevpace.h. */
+		bev_pace_below(p->side[i], RELAY_LOW, RELAY_HIGH);
 	}
 	/* Commands pipelined after the login. */
 	relay(p, 0);

@@ -73,7 +73,6 @@ struct imapd_session {
 void imapd_printf(struct imapd_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void imapd_write(struct imapd_session *s, const void *p, size_t n);
-size_t imapd_output_pending(const struct imapd_session *s);
 bool imapd_output_full(const struct imapd_session *s);
 void imapd_close_after_output(struct imapd_session *s);
 void imapd_session_setup_bev(struct imapd_session *s);

@@ -33,6 +33,7 @@
 #include <openssl/err.h>
 
 #include "attr.h"
+#include "bevpace.h"
 #include "buf.h"
 #include "log.h"
 #include "mailstore.h"
@@ -71,32 +72,13 @@ imapd_write(struct imapd_session *s, const void *p, size_t n)
 	evbuffer_add(bufferevent_get_output(s->bev), p, n);
 }
 
-size_t
-imapd_output_pending(const struct imapd_session *s)
-{
-	return evbuffer_get_length(bufferevent_get_output(s->bev));
-}
-
-/* Output not yet handed to the kernel: with STARTTLS the TLS filter
- * passes it on to the socket's bufferevent below. */
-static size_t
-unsent(const struct imapd_session *s)
-{
-	struct bufferevent *under = bufferevent_get_underlying(s->bev);
-	size_t n = imapd_output_pending(s);
-
-	if (under != NULL)
-		n += evbuffer_get_length(bufferevent_get_output(under));
-	return n;
-}
-
 static void
 close_check(evutil_socket_t fd, short what, void *arg)
 {
 	struct imapd_session *s = arg;
 	struct timeval tv = { 0, 20000 };
 
-	if (unsent(s) == 0 || ++s->close_polls > 250) {
+	if (bev_unsent(s->bev) == 0 || ++s->close_polls > 250) {
 		session_free(s);
 		return;
 	}
@@ -107,7 +89,7 @@ bool
 imapd_output_full(const struct imapd_session *s)
 {
 	/* Below a STARTTLS filter too (see imapd_starttls). */
-	return unsent(s) > OUT_HIGH;
+	return bev_unsent(s->bev) > OUT_HIGH;
 }
 
 void
@@ -265,14 +247,8 @@ imapd_starttls(struct imapd_session *s)
 		imapd_close_after_output(s);
 		return;
 	}
-	/*
-	 * The filter encrypts all it is given into the socket's bufferevent
-	 * below at once: without a high mark there, its own output never
-	 * fills, the FETCH pacing (imapd_output_full, the write callback at
-	 * OUT_LOW) never waits, and a client that asks and does not read
-	 * grows the process by what it asked for.
-	 */
-	bufferevent_setwatermark(s->bev, EV_WRITE, OUT_LOW, OUT_HIGH);
+	/* So that the FETCH pacing waits for the client (bevpace.h). */
+	bev_pace_below(tls, OUT_LOW, OUT_HIGH);
 	s->bev = tls;
 	s->tls = true;
 	imapd_session_setup_bev(s);

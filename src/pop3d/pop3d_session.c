@@ -34,6 +34,7 @@
 #include <openssl/err.h>
 
 #include "attr.h"
+#include "bevpace.h"
 #include "buf.h"
 #include "err.h"
 #include "log.h"
@@ -198,11 +199,7 @@ session_free(struct session *s)
 static bool
 flushed(struct session *s)
 {
-	struct bufferevent *under = bufferevent_get_underlying(s->bev);
-
-	return evbuffer_get_length(bufferevent_get_output(s->bev)) == 0 &&
-	    (under == NULL ||
-	    evbuffer_get_length(bufferevent_get_output(under)) == 0);
+	return bev_unsent(s->bev) == 0;
 }
 
 static void
@@ -322,13 +319,8 @@ cmd_stls(struct session *s)
 		return;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(tlsbev, 1);
-	/*
-	 * The filter encrypts all it is given into the socket's bufferevent
-	 * below at once, so its own output is empty at once and write_cb
-	 * would go on reading the message whether the client reads or not:
-	 * a high mark below makes the filter, and so RETR, wait.
-	 */
-	bufferevent_setwatermark(s->bev, EV_WRITE, 0, RETR_CHUNK * 8);
+	/* So that RETR waits for the client (bevpace.h). */
+	bev_pace_below(tlsbev, 0, RETR_CHUNK * 8);
 	s->bev = tlsbev;
 	s->tls = true;
 	free(s->user);

@@ -32,6 +32,7 @@
 #include <event2/event.h>
 #include <openssl/err.h>
 
+#include "bevpace.h"
 #include "err.h"
 #include "log.h"
 #include "mem.h"
@@ -491,14 +492,8 @@ start_tls(struct smtp_session *s)
 		return;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(tb, 1);
-	/*
-	 * The filter encrypts all it is given into the socket's bufferevent
-	 * below at once, so its own output (which the content pump watches)
-	 * would empty at once and the pump would read the whole queue file
-	 * into memory for a slow server: a high mark below makes the filter
-	 * wait.
-	 */
-	bufferevent_setwatermark(s->bev, EV_WRITE, 0, OUTPUT_LOW * 16);
+	/* So that the content pump waits for a slow server (bevpace.h). */
+	bev_pace_below(tb, 0, OUTPUT_LOW * 16);
 	s->bev = tb;
 	bufferevent_setcb(tb, read_cb, write_cb, event_cb, s);
 	bufferevent_enable(tb, EV_READ | EV_WRITE);
