@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from procwatch import daemons, peak_growth, rss_kib
+
 HIGH_COST = 10      # yescrypt cost: a hash of about half a second
 
 
@@ -382,29 +384,6 @@ def test_reselect_after_delete_and_create(imap_inst):
     m.logout()
 
 
-def _rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def _imapd_pids(inst):
-    out = []
-    for e in os.listdir("/proc"):
-        if not e.isdigit():
-            continue
-        try:
-            argv = open(f"/proc/{e}/cmdline", "rb").read().split(b"\0")
-        except OSError:
-            continue
-        if os.path.basename(argv[0]) == b"imapd" and \
-                str(inst.dir).encode() in argv:
-            out.append(int(e))
-    return out
-
-
 def test_fetch_paced_over_starttls_for_a_client_that_does_not_read(
         instance):
     """STARTTLS, then many FETCHes of a 3 MiB message without reading:
@@ -430,16 +409,12 @@ def test_fetch_paced_over_starttls_for_a_client_that_does_not_read(
         b"%07d " % i + b"x" * 70 + b"\r\n" for i in range(40000))
     assert m.append("INBOX", None, None, big)[0] == "OK"
     assert m.select("INBOX")[0] == "OK"
-    pids = _imapd_pids(inst)
-    before = sum(_rss_kib(p) for p in pids)
+    pids = [pid for pid, _ in daemons(inst, "imapd")]
+    before = sum(rss_kib(p) for p in pids)
     n = 16
     m.send(b"".join(b"f%d FETCH 1 (BODY.PEEK[])\r\n" % i
                     for i in range(n)))
-    deadline = time.monotonic() + 5
-    peak = 0
-    while time.monotonic() < deadline:
-        peak = max(peak, sum(_rss_kib(p) for p in pids) - before)
-        time.sleep(0.05)
+    peak = peak_growth(pids, before)
     # Unpaced, it grows by what was asked: 16 x 3.4 MB.
     assert peak < 24 * 1024, f"imapd grew by {peak} KiB"
     parts = []

@@ -22,6 +22,8 @@ import time
 
 import pytest
 
+from procwatch import daemons, peak_growth, rss_kib
+
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="needs root (useradd, setuid)")
 
@@ -79,28 +81,6 @@ def proc_uid(pid):
     except OSError:
         return None
     return None
-
-
-def proc_argv(pid):
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return [a.decode(errors="replace")
-                    for a in f.read().split(b"\0") if a]
-    except OSError:
-        return []
-
-
-def daemons(inst, program):
-    """[(pid, argv)] of PROGRAM processes of INST (fronts and workers)."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        argv = proc_argv(int(entry))
-        if argv and os.path.basename(argv[0]) == program and \
-                str(inst.dir) in argv:
-            out.append((int(entry), argv))
-    return out
 
 
 class SysUser:
@@ -336,14 +316,6 @@ def test_imap_starttls_and_pipelining(sysuser, instance):
     m.logout()
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 def test_relay_bounded_for_a_client_that_does_not_read(sysuser, instance):
     """A STARTTLS client that asks for far more than it reads: the front
     relays at most about a MiB each way (its TLS filter included), so the
@@ -366,11 +338,7 @@ def test_relay_bounded_for_a_client_that_does_not_read(sysuser, instance):
                     for i in range(n)))
     # Watch the fronts while the worker produces n * 3 MiB that the
     # client does not read (the kernel buffers hold a few MiB).
-    deadline = time.monotonic() + 5
-    peak = 0
-    while time.monotonic() < deadline:
-        peak = max(peak, sum(rss_kib(p) for p in fronts) - before)
-        time.sleep(0.05)
+    peak = peak_growth(fronts, before)
     assert peak < 64 * 1024, f"the front grew by {peak} KiB"
     parts = []
     tail = b""

@@ -15,6 +15,8 @@ import time
 
 import pytest
 
+from procwatch import daemons, peak_growth, rss_kib
+
 
 def tls_context():
     ctx = ssl.create_default_context()
@@ -537,24 +539,6 @@ def test_connection_count_limit(configured):
     wait_for(fourth, what="a slot after QUIT")
 
 
-def _pop3d_rss_kib(inst):
-    total = 0
-    for e in os.listdir("/proc"):
-        if not e.isdigit():
-            continue
-        try:
-            argv = open(f"/proc/{e}/cmdline", "rb").read().split(b"\0")
-            if os.path.basename(argv[0]) != b"pop3d" or \
-                    str(inst.dir).encode() not in argv:
-                continue
-            for line in open(f"/proc/{e}/status"):
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total
-
-
 def test_retr_paced_over_stls_for_a_client_that_does_not_read(instance):
     """STLS, then many pipelined RETRs of a 3 MiB message without reading:
     pop3d waits for the client instead of growing by what was asked for;
@@ -571,14 +555,11 @@ def test_retr_paced_over_stls_for_a_client_that_does_not_read(instance):
     assert r.returncode == 0, r.stderr
     inst.wait_port(inst.ports["pop3"])
     p = login(inst)
-    before = _pop3d_rss_kib(inst)
+    pids = [pid for pid, _ in daemons(inst, "pop3d")]
+    before = sum(rss_kib(p) for p in pids)
     n = 16
     p.sock.sendall(b"RETR 1\r\n" * n)
-    deadline = time.monotonic() + 5
-    peak = 0
-    while time.monotonic() < deadline:
-        peak = max(peak, _pop3d_rss_kib(inst) - before)
-        time.sleep(0.05)
+    peak = peak_growth(pids, before)
     # Unpaced, it grows by what was asked: 16 x 3.4 MB.
     assert peak < 24 * 1024, f"pop3d grew by {peak} KiB"
     got = 0

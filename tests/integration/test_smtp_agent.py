@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from procwatch import peak_growth, rss_kib
 from smtpsink import Sink
 from ulak_queue import ByHand, QueueFile, escape, unescape, wait_for
 
@@ -624,14 +625,7 @@ def test_data_paced_over_starttls_for_a_slow_server(agent, certs,
     qid, path = agent.message(["bob@remote.test"], content=(
         "Subject: big\r\nFrom: jane@example.test\r\n\r\n").encode() + body)
     pid = agent.inst.procs["smtp"].pid
-
-    def rss():
-        with open(f"/proc/{pid}/status") as f:
-            for ln in f:
-                if ln.startswith("VmRSS:"):
-                    return int(ln.split()[1])
-        return 0
-    before = rss()
+    before = rss_kib(pid)
     out = {}
     t = threading.Thread(target=lambda: out.update(r=deliver(
         agent.inst, qid, DOMAIN, [0], timeout=120)))
@@ -639,11 +633,7 @@ def test_data_paced_over_starttls_for_a_slow_server(agent, certs,
     try:
         wait_for(lambda: mx.commands and "DATA" in mx.commands[-1],
                  what="DATA", timeout=30)
-        deadline = time.monotonic() + 4
-        peak = 0
-        while time.monotonic() < deadline:
-            peak = max(peak, rss() - before)
-            time.sleep(0.05)
+        peak = peak_growth([pid], before, seconds=4)
     finally:
         hold.set()
         t.join(120)
