@@ -49,3 +49,28 @@ def peak_growth(pids, start, seconds=5):
         peak = max(peak, sum(rss_kib(p) for p in pids) - start)
         time.sleep(0.05)
     return peak
+
+
+def imap_fetch_unread(m, pids, n=16):
+    """The IMAP pacing check: append a 3.4 MB message through the
+    logged-in imaplib session M, ask for it N times without reading, and
+    return the peak RSS growth of PIDS meanwhile (KiB); then read all the
+    answers and check each copy arrived whole."""
+    big = b"Subject: big\r\n\r\n" + b"".join(
+        b"%07d " % i + b"x" * 70 + b"\r\n" for i in range(40000))
+    assert m.append("INBOX", None, None, big)[0] == "OK"
+    assert m.select("INBOX")[0] == "OK"
+    before = sum(rss_kib(p) for p in pids)
+    m.send(b"".join(b"f%d FETCH 1 (BODY.PEEK[])\r\n" % i
+                    for i in range(n)))
+    peak = peak_growth(pids, before)
+    parts = []
+    tail = b""
+    while (b"f%d OK" % (n - 1)) not in tail:
+        chunk = m.sock.recv(1 << 20)
+        assert chunk, "connection closed"
+        parts.append(chunk)
+        tail = (tail + chunk)[-200:]
+    assert b"".join(parts).count(big) == n
+    return peak
+
