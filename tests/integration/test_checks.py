@@ -496,6 +496,22 @@ def test_header_longer_than_held_memory_refused(checked, dns):
     delivered(checked, "short-header")
 
 
+def test_held_in_memory_when_no_file_can_be_made(checked, dns):
+    """No file can be made in data_directory: a big message from outside
+    is held in memory as before the limit (a warning says so), and
+    nothing is refused for it."""
+    dns.add("ok.test", "TXT", "v=spf1 ip4:127.0.0.0/8 -all")
+    checked.set(data_directory=str(checked.dir / "no-such-folder"))
+    checked.start()
+    body = "".join(f"{n:07d} {'y' * 70}\n" for n in range(8000))  # 630 KB
+    r = transaction(checked, "a@ok.test",
+                    message=msg("a@ok.test", "held-in-memory", "") + body)
+    assert r["data"][0] == 250, r
+    m = delivered(checked, "held-in-memory")
+    assert m.get_payload().replace("\r\n", "\n").endswith(body)
+    assert "holding it in memory" in checked.log()
+
+
 def test_forged_auth_results_removed(checked, dns):
     dns.add("ok.test", "TXT", "v=spf1 ip4:127.0.0.0/8 -all")
     checked.start()
